@@ -1,0 +1,1 @@
+"""Custom actions of LPSE Assist, one module per topic."""

@@ -1,0 +1,68 @@
+"""Contact details for escalation, read from the operator's contacts YAML file."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import yaml
+
+from lpse_assist.settings import contact_settings
+
+logger = logging.getLogger(__name__)
+
+# The local helpdesk fields, in the order users see them; each maps to a response
+# `utter_contact_helpdesk_<field>` in domain.yml.
+HELPDESK_FIELDS = ("phone", "whatsapp", "email", "address", "hours")
+
+
+@dataclass(frozen=True)
+class Contacts:
+    """What the user may be told about where to get help. Empty values mean unknown."""
+
+    call_center_phones: List[str] = field(default_factory=list)
+    helpdesk_name: str = ""
+    helpdesk: Dict[str, str] = field(default_factory=dict)
+
+    def filled_helpdesk_fields(self) -> List[str]:
+        """Helpdesk fields that have a value, in display order."""
+        return [name for name in HELPDESK_FIELDS if self.helpdesk.get(name)]
+
+
+def _text(value: Any) -> str:
+    return str(value).strip() if value is not None else ""
+
+
+def parse_contacts(raw: Any) -> Contacts:
+    """Build Contacts from the parsed YAML, dropping empty or malformed values."""
+    if not isinstance(raw, dict):
+        return Contacts()
+    call_center = raw.get("lkpp_call_center") or {}
+    phones_raw = call_center.get("phones") if isinstance(call_center, dict) else None
+    phones = [_text(p) for p in phones_raw or [] if _text(p)] if isinstance(phones_raw, list) else []
+    helpdesk_raw = raw.get("local_helpdesk") or {}
+    if not isinstance(helpdesk_raw, dict):
+        helpdesk_raw = {}
+    helpdesk = {name: _text(helpdesk_raw.get(name)) for name in HELPDESK_FIELDS}
+    return Contacts(
+        call_center_phones=phones,
+        helpdesk_name=_text(helpdesk_raw.get("name")),
+        helpdesk=helpdesk,
+    )
+
+
+def load_contacts(path: Optional[Path] = None) -> Contacts:
+    """Read the contacts file; a missing or broken file gives no contacts, never an exception.
+
+    The file is read on every call so that an operator's edit takes effect without a restart;
+    it is a few hundred bytes.
+    """
+    path = path or contact_settings().contacts_file
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return parse_contacts(yaml.safe_load(handle))
+    except (OSError, yaml.YAMLError) as error:
+        logger.error("Cannot read contacts file %s: %s", path, error)
+        return Contacts()

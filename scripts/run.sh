@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Starts the action server in the background and the Rasa server (or shell) in the foreground.
+# Called by `make run` / `make chat`, which export the settings.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-server}"
+rasa=.venv/bin/rasa
+log_dir=.data/logs
+mkdir -p "$log_dir"
+
+$rasa run actions --port "$ACTION_PORT" >"$log_dir/actions.log" 2>&1 &
+actions_pid=$!
+trap 'kill $actions_pid 2>/dev/null || true' EXIT INT TERM
+
+for _ in $(seq 1 60); do
+  curl -fsS "http://127.0.0.1:$ACTION_PORT/health" >/dev/null 2>&1 && break
+  kill -0 $actions_pid 2>/dev/null || { echo "Action server failed, see $log_dir/actions.log"; exit 1; }
+  sleep 1
+done
+
+if [ "$mode" = shell ]; then
+  $rasa shell --model models/lpse-assist.tar.gz --endpoints endpoints.yml
+  exit
+fi
+
+cat <<MSG
+
+LPSE Assist is starting on http://127.0.0.1:$RASA_PORT (action server on :$ACTION_PORT).
+Talk to it once "Rasa server is up and running" appears:
+  curl -s -XPOST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook \\
+       -H 'Content-Type: application/json' -d '{"sender": "me", "message": "halo"}'
+  make chat                     (a conversation in a terminal)
+Twilio webhook (WhatsApp and SMS): POST http://127.0.0.1:$RASA_PORT/webhooks/twilio/webhook
+Stop with Ctrl+C.
+
+MSG
+$rasa run --model models/lpse-assist.tar.gz --endpoints endpoints.yml --credentials credentials.yml \
+  --port "$RASA_PORT"
