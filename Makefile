@@ -72,7 +72,7 @@ validate: $(STAMP)
 	$(PY) scripts/validate.py
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check $(PY_SOURCES)
+	$(VENV)/bin/ruff check --output-format concise $(PY_SOURCES)
 	$(VENV)/bin/mypy
 
 pytest: $(MODEL)

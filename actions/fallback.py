@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -25,12 +25,12 @@ def previous_user_intent(tracker: Tracker) -> Optional[str]:
 class ActionHandleFallback(Action):
     """First unclear message: ask to rephrase and show the menu. Second in a row: escalate."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_handle_fallback"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         if previous_user_intent(tracker) == FALLBACK_INTENT:
             escalate(dispatcher, tracker, domain)
         else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 GENERAL_ESCALATION = "utter_escalate_general"
 
 
-def escalation_response(topic: Optional[str], domain: Dict[Text, Any]) -> str:
+def escalation_response(topic: Optional[str], domain: Dict[str, Any]) -> str:
     """The response naming the office and documents for this topic.
 
     A trainer adds a topic's escalation by adding `utter_escalate_<topic>` to the domain;
@@ -38,14 +38,16 @@ def send_contacts(dispatcher: CollectingDispatcher, contacts: Contacts) -> None:
         )
     fields = contacts.filled_helpdesk_fields()
     if fields and contacts.helpdesk_name:
-        dispatcher.utter_message(response="utter_contact_helpdesk_name", name=contacts.helpdesk_name)
+        dispatcher.utter_message(
+            response="utter_contact_helpdesk_name", name=contacts.helpdesk_name
+        )
     for name in fields:
         dispatcher.utter_message(
             response=f"utter_contact_helpdesk_{name}", **{name: contacts.helpdesk[name]}
         )
 
 
-def escalate(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> None:
+def escalate(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> None:
     """Send the topic's escalation advice followed by the contacts."""
     topic = tracker.get_slot("topic")
     response = escalation_response(topic, domain)
@@ -57,12 +59,12 @@ def escalate(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Te
 class ActionEscalateSupport(Action):
     """User sees where to go for their topic, what to attach, and the contacts."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_escalate_support"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         escalate(dispatcher, tracker, domain)
         return []
 
@@ -70,11 +72,11 @@ class ActionEscalateSupport(Action):
 class ActionShowContacts(Action):
     """User sees the support contacts (LPSE Support, call center, local helpdesk)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_show_contacts"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         send_contacts(dispatcher, load_contacts())
         return []

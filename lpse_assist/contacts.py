@@ -41,7 +41,9 @@ def parse_contacts(raw: Any) -> Contacts:
         return Contacts()
     call_center = raw.get("lkpp_call_center") or {}
     phones_raw = call_center.get("phones") if isinstance(call_center, dict) else None
-    phones = [_text(p) for p in phones_raw or [] if _text(p)] if isinstance(phones_raw, list) else []
+    if not isinstance(phones_raw, list):
+        phones_raw = []
+    phones = [_text(phone) for phone in phones_raw if _text(phone)]
     helpdesk_raw = raw.get("local_helpdesk") or {}
     if not isinstance(helpdesk_raw, dict):
         helpdesk_raw = {}

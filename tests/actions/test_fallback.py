@@ -1,0 +1,40 @@
+"""What the user sees when the model is unsure, once and twice in a row."""
+
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.fallback import ActionHandleFallback
+from tests.actions.conftest import make_tracker, user_event
+
+
+async def responses_for(events: Any, domain: Dict[str, Any], slots: Any = None) -> list:
+    dispatcher = CollectingDispatcher()
+    await ActionHandleFallback().run(dispatcher, make_tracker(events, slots), domain)
+    return [message["response"] for message in dispatcher.messages]
+
+
+async def test_first_unclear_message_asks_to_rephrase_and_shows_the_menu(
+    domain: Dict[str, Any],
+) -> None:
+    events = [user_event("greet"), user_event("nlu_fallback", "zzz")]
+    assert await responses_for(events, domain) == ["utter_ask_rephrase", "utter_menu"]
+
+
+async def test_second_unclear_message_in_a_row_escalates(domain: Dict[str, Any]) -> None:
+    events = [user_event("nlu_fallback", "zzz"), user_event("nlu_fallback", "qqq")]
+    result = await responses_for(events, domain, {"topic": "sikap_integration_failed"})
+    assert result[0] == "utter_escalate_sikap_integration_failed"
+    assert "utter_contact_lpse_support" in result
+    assert "utter_ask_rephrase" not in result
+
+
+async def test_unclear_after_a_clear_message_asks_again(domain: Dict[str, Any]) -> None:
+    events = [
+        user_event("nlu_fallback", "zzz"),
+        user_event("login_problem"),
+        user_event("nlu_fallback", "qqq"),
+    ]
+    assert await responses_for(events, domain) == ["utter_ask_rephrase", "utter_menu"]

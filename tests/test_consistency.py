@@ -1,0 +1,187 @@
+"""The project's parts agree: every name used somewhere exists, every topic is tested,
+and every fact the bot states can be traced to ../shared/."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Set
+
+import pytest
+import yaml
+
+from lpse_assist.intents import CHANNEL_INTENTS
+from scripts.validate import action_responses
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+FAQ_INTENTS = [
+    "login_wrong_credentials",
+    "forgot_password",
+    "forgot_user_id",
+    "login_javascript_error",
+    "login_data_not_synced",
+    "ppk_change_unit",
+    "ppk_replace_package",
+    "sikap_integration_failed",
+]
+CLARIFYING_INTENTS = {
+    "login_problem": "utter_ask_login_message",
+    "forgot_account": "utter_ask_forgot_which",
+    "ppk_changed": "utter_ask_ppk_which",
+}
+RASA_DEFAULT_ACTIONS = {"action_listen", "action_default_fallback", "action_restart"}
+
+
+def load(path: Path) -> Dict[str, Any]:
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+@pytest.fixture(scope="module")
+def domain() -> Dict[str, Any]:
+    return load(ROOT / "domain.yml")
+
+
+def story_files() -> List[Path]:
+    return sorted((ROOT / "data" / "stories").glob("*.yml")) + sorted(
+        (ROOT / "data" / "rules").glob("*.yml")
+    )
+
+
+def tested_story_files() -> List[Path]:
+    return sorted((ROOT / "tests" / "stories").glob("test_*.yml"))
+
+
+def steps(path: Path) -> Iterator[Dict[str, Any]]:
+    content = load(path)
+    for block in (content.get("stories") or []) + (content.get("rules") or []):
+        yield from block.get("steps") or []
+
+
+def actions_in(paths: List[Path]) -> Set[str]:
+    return {step["action"] for path in paths for step in steps(path) if "action" in step}
+
+
+def custom_action_names() -> Set[str]:
+    """Names returned by `name()` of every Action class in actions/."""
+    names = set()
+    for path in (ROOT / "actions").glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and node.name == "name":
+                for returned in ast.walk(node):
+                    if isinstance(returned, ast.Return) and isinstance(
+                        returned.value, ast.Constant
+                    ):
+                        names.add(returned.value.value)
+    return names
+
+
+def test_every_action_in_stories_rules_and_tests_exists(domain: Dict[str, Any]) -> None:
+    known = set(domain["responses"]) | set(domain["actions"]) | RASA_DEFAULT_ACTIONS
+    used = actions_in(story_files() + tested_story_files())
+    assert used - known == set()
+
+
+def test_every_custom_action_in_the_domain_is_implemented(domain: Dict[str, Any]) -> None:
+    assert set(domain["actions"]) == custom_action_names()
+
+
+def test_every_response_sent_by_code_exists(domain: Dict[str, Any]) -> None:
+    names, prefixes = action_responses((ROOT / "actions").glob("*.py"))
+    assert names, "the scan found no response names in actions/: the scanner is broken"
+    assert names - set(domain["responses"]) == set()
+    for prefix in prefixes:
+        assert any(name.startswith(prefix) for name in domain["responses"]), prefix
+
+
+def test_every_button_payload_is_a_domain_intent(domain: Dict[str, Any]) -> None:
+    for name, variations in domain["responses"].items():
+        for variation in variations:
+            for button in variation.get("buttons") or []:
+                payload = button["payload"]
+                assert payload.startswith("/"), (name, payload)
+                assert payload[1:] in domain["intents"], (name, payload)
+
+
+def test_every_intent_has_a_rule_or_story_and_training_data(domain: Dict[str, Any]) -> None:
+    used = {step["intent"] for path in story_files() for step in steps(path) if "intent" in step}
+    trained = set()
+    for path in (ROOT / "data" / "nlu").glob("*.yml"):
+        trained |= {block["intent"] for block in load(path).get("nlu") or [] if "intent" in block}
+    for intent in domain["intents"]:
+        assert intent in used, f"{intent} has no rule or story"
+        assert intent in trained or intent in CHANNEL_INTENTS, f"{intent} has no examples"
+
+
+@pytest.mark.parametrize("intent", FAQ_INTENTS)
+def test_every_faq_intent_is_answered_asked_about_and_escalated(
+    intent: str, domain: Dict[str, Any]
+) -> None:
+    assert f"utter_answer_{intent}" in domain["responses"]
+    assert f"utter_escalate_{intent}" in domain["responses"]
+    mapped = {m["value"] for m in domain["slots"]["topic"]["mappings"]}
+    assert intent in mapped
+    rule_steps = [s for path in story_files() for s in steps(path)]
+    index = rule_steps.index({"intent": intent})
+    assert rule_steps[index + 1] == {"action": f"utter_answer_{intent}"}
+    assert rule_steps[index + 2] == {"action": "utter_ask_solved"}
+
+
+@pytest.mark.parametrize("intent,question", sorted(CLARIFYING_INTENTS.items()))
+def test_unclear_problems_get_a_question_with_choices(
+    intent: str, question: str, domain: Dict[str, Any]
+) -> None:
+    buttons = domain["responses"][question][0]["buttons"]
+    assert len(buttons) >= 2
+    assert f"utter_escalate_{intent}" in domain["responses"]
+
+
+def test_every_rule_and_story_file_has_a_test_story_file() -> None:
+    tested = {path.name.removeprefix("test_") for path in tested_story_files()}
+    for path in story_files():
+        assert path.name in tested, f"{path.relative_to(ROOT)} has no test story file"
+
+
+def test_every_action_is_exercised_by_a_test_story(domain: Dict[str, Any]) -> None:
+    in_rules = actions_in(story_files())
+    in_tests = actions_in(tested_story_files())
+    assert in_rules - in_tests == set()
+
+
+# ---------------------------------------------------------------- traceability
+PHONE = re.compile(r"\(0\d{2,3}\)\s?\d{3,4}\s?\d{3,4}|\b\d{3,4}[- ]\d{3,4}[- ]\d{3,4}\b")
+HOST = re.compile(r"\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:go\.id|id|com|org|net)\b", re.I)
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+
+
+def shared_text() -> str:
+    if not SHARED.is_dir():
+        pytest.skip("../shared/ is not beside the project")
+    return "\n".join(p.read_text(errors="replace") for p in SHARED.rglob("*") if p.is_file())
+
+
+def bot_texts() -> str:
+    texts = [(ROOT / "domain.yml").read_text(encoding="utf-8")]
+    texts.append((ROOT / "contacts.yml").read_text(encoding="utf-8"))
+    return "\n".join(texts)
+
+
+def test_every_phone_number_the_bot_states_is_in_shared() -> None:
+    source = re.sub(r"\s", "", shared_text())
+    found = PHONE.findall(bot_texts())
+    assert found, "no phone number found: the pattern is broken"
+    for phone in found:
+        assert re.sub(r"\s", "", phone) in source, phone
+
+
+def test_every_site_and_email_the_bot_states_is_in_shared() -> None:
+    source = shared_text().lower()
+    text = "\n".join(
+        line for line in bot_texts().splitlines() if not line.lstrip().startswith("#")
+    )
+    hosts = set(HOST.findall(text)) | set(EMAIL.findall(text))
+    assert "sikap.lkpp.go.id" in hosts, "the site pattern is broken"
+    for host in hosts:
+        assert host.lower() in source, host
