@@ -10,6 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.support import escalate
 
 FALLBACK_INTENT = "nlu_fallback"
+# Escalation topic after two unclear messages: its response says the bot did not understand.
+UNCLEAR_TOPIC = "unclear"
 
 
 def previous_user_intent(tracker: Tracker) -> Optional[str]:
@@ -32,7 +34,7 @@ class ActionHandleFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         if previous_user_intent(tracker) == FALLBACK_INTENT:
-            escalate(dispatcher, tracker, domain)
+            escalate(dispatcher, tracker, domain, topic=UNCLEAR_TOPIC)
         else:
             dispatcher.utter_message(response="utter_ask_rephrase")
             dispatcher.utter_message(response="utter_menu")

@@ -47,9 +47,14 @@ def send_contacts(dispatcher: CollectingDispatcher, contacts: Contacts) -> None:
         )
 
 
-def escalate(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> None:
-    """Send the topic's escalation advice followed by the contacts."""
-    topic = tracker.get_slot("topic")
+def escalate(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    domain: Dict[str, Any],
+    topic: Optional[str] = None,
+) -> None:
+    """Send the escalation advice for `topic` (default: the `topic` slot), then the contacts."""
+    topic = topic or tracker.get_slot("topic")
     response = escalation_response(topic, domain)
     logger.info("Escalating conversation (topic=%s)", topic or "general")
     dispatcher.utter_message(response=response)

@@ -35,4 +35,4 @@ Stop with Ctrl+C.
 
 MSG
 $rasa run --model models/lpse-assist.tar.gz --endpoints endpoints.yml --credentials credentials.yml \
-  --port "$RASA_PORT"
+  --port "$RASA_PORT" --interface "${RASA_INTERFACE:-127.0.0.1}"

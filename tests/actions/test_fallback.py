@@ -26,7 +26,7 @@ async def test_first_unclear_message_asks_to_rephrase_and_shows_the_menu(
 async def test_second_unclear_message_in_a_row_escalates(domain: Dict[str, Any]) -> None:
     events = [user_event("nlu_fallback", "zzz"), user_event("nlu_fallback", "qqq")]
     result = await responses_for(events, domain, {"topic": "sikap_integration_failed"})
-    assert result[0] == "utter_escalate_sikap_integration_failed"
+    assert result[0] == "utter_escalate_unclear"
     assert "utter_contact_lpse_support" in result
     assert "utter_ask_rephrase" not in result
 
