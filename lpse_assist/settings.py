@@ -85,7 +85,110 @@ def twilio_settings() -> TwilioSettings:
     )
 
 
+@dataclass(frozen=True)
+class TrackerDbSettings:
+    """The SQL database of the tracker store (conversations), also home of the tickets."""
+
+    # SQLAlchemy URL, e.g. ``sqlite:////srv/lpse/.data/tracker.db`` or
+    # ``postgresql+psycopg2://user:secret@db:5432/rasa``. Contains the password: never log it.
+    url: str
+    dialect: str
+
+    def describe(self) -> str:
+        """The database for messages and logs, without the password."""
+        if self.dialect == "sqlite":
+            return self.url
+        from sqlalchemy.engine import make_url
+
+        return str(make_url(self.url).set(password="***"))
+
+
+@lru_cache(maxsize=1)
+def tracker_db_settings() -> TrackerDbSettings:
+    """The tracker store's database, as the endpoints files configure Rasa.
+
+    ``TRACKER_DB_DIALECT`` picks ``sqlite`` or ``postgresql``; unset, it is ``postgresql``
+    when ``POSTGRES_HOST`` is set (the production profile, endpoints.production.yml) and
+    ``sqlite`` otherwise (the embedded default, endpoints.yml). SQLite reads ``TRACKER_DB``
+    (default ``.data/tracker.db`` under the project); PostgreSQL reads ``POSTGRES_HOST``,
+    ``POSTGRES_PORT`` (5432), ``POSTGRES_DB``, ``POSTGRES_USER`` and ``POSTGRES_PASSWORD``.
+    """
+    dialect = _env("TRACKER_DB_DIALECT").lower() or (
+        "postgresql" if _env("POSTGRES_HOST") else "sqlite"
+    )
+    if dialect in ("postgres", "postgresql"):
+        from sqlalchemy.engine import URL
+
+        url = URL.create(
+            "postgresql+psycopg2",
+            username=_env("POSTGRES_USER") or None,
+            password=os.environ.get("POSTGRES_PASSWORD") or None,
+            host=_env("POSTGRES_HOST") or "127.0.0.1",
+            port=_env_int("POSTGRES_PORT", 5432),
+            database=_env("POSTGRES_DB") or None,
+        )
+        return TrackerDbSettings(
+            url=url.render_as_string(hide_password=False), dialect="postgresql"
+        )
+    path = Path(_env("TRACKER_DB") or str(PROJECT_ROOT / ".data" / "tracker.db"))
+    if not path.is_absolute():
+        path = PROJECT_ROOT / path
+    return TrackerDbSettings(url=f"sqlite:///{path}", dialect="sqlite")
+
+
+@dataclass(frozen=True)
+class TicketSettings:
+    """Escalation tickets and the helpdesk notification."""
+
+    # ``whatsapp:+62...`` or ``+62...``; empty: tickets are recorded but nobody is notified.
+    notify_number: str
+    # Time zone of the date in ticket references and of times shown to staff.
+    timezone: str
+    # How many of the user's last messages a ticket keeps.
+    last_messages: int
+
+
+@lru_cache(maxsize=1)
+def ticket_settings() -> TicketSettings:
+    """Tickets: ``HELPDESK_NOTIFY_NUMBER``, ``TICKET_TIMEZONE`` (default ``Asia/Jakarta``,
+    WIB) and ``TICKET_LAST_MESSAGES`` (default 5, at most 20)."""
+    return TicketSettings(
+        notify_number=_env("HELPDESK_NOTIFY_NUMBER"),
+        timezone=_env("TICKET_TIMEZONE") or "Asia/Jakarta",
+        last_messages=min(20, max(1, _env_int("TICKET_LAST_MESSAGES", 5))),
+    )
+
+
+@dataclass(frozen=True)
+class SimulatorSettings:
+    """The phone simulator of ``make run`` (local development only)."""
+
+    host: str
+    port: int
+    # The bot's Twilio webhook the simulator posts to.
+    webhook_url: str
+
+
+@lru_cache(maxsize=1)
+def simulator_settings() -> SimulatorSettings:
+    """Simulator: ``SIMULATOR_HOST`` (127.0.0.1), ``SIMULATOR_PORT`` (5080) and
+    ``SIMULATOR_WEBHOOK_URL`` (default: the local Rasa server on ``RASA_PORT``)."""
+    rasa_port = _env_int("RASA_PORT", 5005)
+    return SimulatorSettings(
+        host=_env("SIMULATOR_HOST") or "127.0.0.1",
+        port=_env_int("SIMULATOR_PORT", 5080),
+        webhook_url=_env("SIMULATOR_WEBHOOK_URL")
+        or f"http://127.0.0.1:{rasa_port}/webhooks/twilio/webhook",
+    )
+
+
 def reset_settings_cache() -> None:
     """Forget cached settings so the next call reads the environment again (tests only)."""
-    for loader in (contact_settings, twilio_settings):
+    for loader in (
+        contact_settings,
+        twilio_settings,
+        tracker_db_settings,
+        ticket_settings,
+        simulator_settings,
+    ):
         loader.cache_clear()

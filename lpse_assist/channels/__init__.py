@@ -1,0 +1,1 @@
+"""Rasa input channels of LPSE Assist (registered in ``credentials.yml`` by module path)."""

@@ -1,0 +1,85 @@
+"""End to end over the REST channel: whole conversations through the real Rasa server and
+action server, the way a web front end (or the evaluation) talks to the assistant."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, List
+
+import pytest
+
+from tests.conftest import TwilioBot, _http
+
+pytestmark = pytest.mark.e2e
+
+
+class Conversation:
+    """One user talking to the bot over `POST /webhooks/rest/webhook`."""
+
+    def __init__(self, bot: TwilioBot) -> None:
+        self.url = f"{bot.rasa_url}/webhooks/rest/webhook"
+        self.sender = f"rest-{uuid.uuid4().hex[:10]}"
+
+    def say(self, text: str) -> List[dict[str, Any]]:
+        replies: List[dict[str, Any]] = _http(
+            "POST", self.url, {"sender": self.sender, "message": text}
+        )
+        assert replies, f"no reply to {text!r}"
+        return replies
+
+    def say_text(self, text: str) -> str:
+        return "\n".join(r.get("text", "") for r in self.say(text))
+
+
+def button_payloads(replies: List[dict[str, Any]]) -> List[str]:
+    return [b["payload"] for r in replies for b in r.get("buttons") or []]
+
+
+def test_vague_login_then_numbered_choice_then_escalation(twilio_bot: TwilioBot) -> None:
+    chat = Conversation(twilio_bot)
+    greeting = chat.say("halo")
+    assert "/login_problem" in button_payloads(greeting)
+
+    question = chat.say("gak bisa login")
+    assert button_payloads(question)[:3] == [
+        "/login_wrong_credentials",
+        "/login_javascript_error",
+        "/login_data_not_synced",
+    ]
+    answer = chat.say_text("2")  # the Java Script error option, typed as a number
+    assert "LPSE lain" in answer and "(021) 2993 5577" in answer
+    assert "teratasi" in answer
+
+    escalation = chat.say_text("belum")
+    assert "LPSE Support" in escalation
+    assert "(021) 5020 5577" in escalation
+
+
+def test_number_without_options_shows_the_menu(twilio_bot: TwilioBot) -> None:
+    chat = Conversation(twilio_bot)
+    chat.say("terima kasih")
+    assert "/sikap_integration_failed" in button_payloads(chat.say("7"))
+
+
+def test_unclear_ppk_change_branches_and_closes_politely(twilio_bot: TwilioBot) -> None:
+    chat = Conversation(twilio_bot)
+    assert button_payloads(chat.say("ppk kami diganti")) == [
+        "/ppk_change_unit",
+        "/ppk_replace_package",
+    ]
+    answer = chat.say_text("1")
+    assert "tidak perlu mendaftar ulang" in answer and "SK PPK" in answer
+    assert "Syukurlah" in chat.say_text("sudah, terima kasih")
+
+
+def test_topic_switch_in_the_middle_of_a_clarification(twilio_bot: TwilioBot) -> None:
+    chat = Conversation(twilio_bot)
+    chat.say("gagal masuk lpse")
+    answer = chat.say_text("integrasi data sikap gagal terus")
+    assert "sikap.lkpp.go.id" in answer
+
+
+def test_out_of_scope_and_bot_challenge_give_the_contacts(twilio_bot: TwilioBot) -> None:
+    chat = Conversation(twilio_bot)
+    assert "Call Center LKPP" in chat.say_text("ini bot atau manusia?")
+    assert "belum dapat saya jawab" in chat.say_text("cara daftar akun dapodik sekolah")
