@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from lpse_assist.contacts import Contacts, load_contacts
+
+if TYPE_CHECKING:
+    from lpse_assist.tickets import Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +65,33 @@ def escalate(
     send_contacts(dispatcher, load_contacts())
 
 
+TICKET_REFERENCE = "utter_ticket_reference"
+# Rasa waits about 10 s for the whole action: a database that is slow to answer (SQLite
+# locked by a long write) costs the user the reference, never the escalation itself.
+TICKET_TIMEOUT_SECONDS = 5.0
+
+
+async def record_ticket(tracker: Tracker) -> Optional[Ticket]:
+    """Record the escalation's ticket (and notify the helpdesk); ``None`` if that failed.
+
+    A broken database (or an action-server image without SQLAlchemy) must never cost the user
+    the escalation advice: the failure is logged and the user simply gets no reference.
+    """
+    try:
+        from lpse_assist.tickets import open_ticket
+
+        return await asyncio.wait_for(
+            open_ticket(tracker.sender_id, tracker.events, tracker.get_slot("topic")),
+            timeout=TICKET_TIMEOUT_SECONDS,
+        )
+    except Exception:
+        logger.exception("Could not record the escalation ticket.")
+        return None
+
+
 class ActionEscalateSupport(Action):
-    """User sees where to go for their topic, what to attach, and the contacts."""
+    """User sees where to go for their topic, what to attach, the contacts, and the
+    reference of the ticket the helpdesk got."""
 
     def name(self) -> str:
         return "action_escalate_support"
@@ -71,6 +100,9 @@ class ActionEscalateSupport(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         escalate(dispatcher, tracker, domain)
+        ticket = await record_ticket(tracker)
+        if ticket is not None:
+            dispatcher.utter_message(response=TICKET_REFERENCE, reference=ticket.reference)
         return []
 
 

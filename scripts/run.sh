@@ -10,7 +10,16 @@ mkdir -p "$log_dir"
 
 $rasa run actions --port "$ACTION_PORT" >"$log_dir/actions.log" 2>&1 &
 actions_pid=$!
-trap 'kill $actions_pid 2>/dev/null || true' EXIT INT TERM
+simulator_pid=
+trap 'kill $actions_pid $simulator_pid 2>/dev/null || true' EXIT INT TERM
+
+# The phone simulator (WhatsApp/SMS in a browser, talking to the bot through the signed Twilio
+# webhook); not needed by `make chat`.
+simulator_port="${SIMULATOR_PORT:-5080}"
+if [ "$mode" != shell ]; then
+  .venv/bin/python -m lpse_assist.simulator --port "$simulator_port" >"$log_dir/simulator.log" 2>&1 &
+  simulator_pid=$!
+fi
 
 for _ in $(seq 1 60); do
   curl -fsS "http://127.0.0.1:$ACTION_PORT/health" >/dev/null 2>&1 && break
@@ -31,6 +40,7 @@ Talk to it once "Rasa server is up and running" appears:
        -H 'Content-Type: application/json' -d '{"sender": "me", "message": "halo"}'
   make chat                     (a conversation in a terminal)
 Twilio webhook (WhatsApp and SMS): POST http://127.0.0.1:$RASA_PORT/webhooks/twilio/webhook
+Phone simulator (WhatsApp and SMS in a browser): http://127.0.0.1:$simulator_port/
 Stop with Ctrl+C.
 
 MSG

@@ -48,6 +48,9 @@ def _http(method: str, url: str, payload: Any = None, timeout: float = 30.0) -> 
     return json.loads(body) if body else None
 
 
+HELPDESK_NOTIFY_NUMBER = "whatsapp:+6281100000077"
+
+
 @dataclass
 class TwilioBot:
     """A running bot with its action server and the local Twilio stand-in."""
@@ -135,6 +138,9 @@ def twilio_bot() -> Iterator[TwilioBot]:
         "TWILIO_WEBHOOK_URL": "",
         "TWILIO_API_BASE_URL": standin_url,
         "TWILIO_SEND_TIMEOUT": "5",
+        # Escalations notify this helpdesk number through the stand-in (tests/lpse_assist/
+        # test_tickets_e2e.py checks the message arrives).
+        "HELPDESK_NOTIFY_NUMBER": HELPDESK_NOTIFY_NUMBER,
     }
     python = sys.executable
     processes = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -10,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.support import ActionEscalateSupport, ActionShowContacts, escalation_response
 from lpse_assist.settings import reset_settings_cache
+from lpse_assist.tickets import reset_ticket_services, ticket_store
 from tests.actions.conftest import make_tracker, user_event
 
 FAQ_TOPICS = [
@@ -25,6 +27,21 @@ FAQ_TOPICS = [
     "ppk_changed",
     "sikap_integration_failed",
 ]
+
+
+@pytest.fixture(autouse=True)
+def ticket_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Tickets go to a fresh SQLite file, never to the developer's tracker store."""
+    path = tmp_path / "tracker.db"
+    monkeypatch.setenv("TRACKER_DB", str(path))
+    monkeypatch.delenv("TRACKER_DB_DIALECT", raising=False)
+    monkeypatch.delenv("POSTGRES_HOST", raising=False)
+    monkeypatch.delenv("HELPDESK_NOTIFY_NUMBER", raising=False)
+    reset_settings_cache()
+    reset_ticket_services()
+    yield path
+    reset_ticket_services()
+    reset_settings_cache()
 
 
 @pytest.fixture()
@@ -75,6 +92,7 @@ async def test_escalation_names_the_topic_office_then_the_contacts(
         "utter_contact_helpdesk_name",
         "utter_contact_helpdesk_phone",
         "utter_contact_helpdesk_email",
+        "utter_ticket_reference",
     ]
     by_name = {message["response"]: message for message in dispatcher.messages}
     assert by_name["utter_contact_call_center"]["phones"] == "(021) 2993 5577 / (021) 5020 5577"
@@ -106,3 +124,60 @@ async def test_shipped_contacts_file_gives_the_seed_call_center(domain: Dict[str
     dispatcher = await run(ActionShowContacts(), make_tracker(), domain)
     phones = [m.get("phones") for m in dispatcher.messages if m.get("phones")]
     assert phones == ["(021) 2993 5577 / (021) 5020 5577"]
+
+
+# ---------------------------------------------------------------- tickets
+
+
+async def test_escalation_records_one_ticket_and_tells_the_user_its_reference(
+    domain: Dict[str, Any]
+) -> None:
+    events = [
+        {**user_event("login_problem", "gak bisa login lpse"), "message_id": "SM1"},
+        {**user_event("deny", "belum, hub 081234567890"), "message_id": "SM2"},
+    ]
+    tracker = make_tracker(events, slots={"topic": "login_problem"})
+    dispatcher = await run(ActionEscalateSupport(), tracker, domain)
+    assert responses(dispatcher)[0] == "utter_escalate_login_problem"
+    assert responses(dispatcher)[-1] == "utter_ticket_reference"
+    reference = dispatcher.messages[-1]["reference"]
+    assert re.fullmatch(r"LPSE-\d{8}-0001", reference)
+
+    tickets = ticket_store().list(status=None)
+    assert [t.reference for t in tickets] == [reference]
+    ticket = tickets[0]
+    assert (ticket.topic, ticket.channel, ticket.sender_masked) == (
+        "login_problem", "sms", "+62812****7890"
+    )
+    assert [m["text"] for m in ticket.last_messages] == [
+        "gak bisa login lpse", "belum, hub 0812****90"
+    ]
+    assert ticket.notify_status == "skipped"  # no HELPDESK_NOTIFY_NUMBER: no notification
+
+
+async def test_the_same_escalation_run_again_keeps_one_ticket(domain: Dict[str, Any]) -> None:
+    tracker = make_tracker([{**user_event("contact_support"), "message_id": "SM9"}])
+    first = await run(ActionEscalateSupport(), tracker, domain)
+    again = await run(ActionEscalateSupport(), tracker, domain)
+    assert first.messages[-1]["reference"] == again.messages[-1]["reference"]
+    assert len(ticket_store().list(status=None)) == 1
+    later = make_tracker(
+        [{**user_event("contact_support"), "message_id": "SM9"},
+         {**user_event("contact_support"), "message_id": "SM10"}]
+    )
+    third = await run(ActionEscalateSupport(), later, domain)
+    assert third.messages[-1]["reference"].endswith("-0002")
+
+
+async def test_a_broken_ticket_database_still_gives_the_escalation(
+    domain: Dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    monkeypatch.setenv("TRACKER_DB", str(blocker / "tracker.db"))
+    reset_settings_cache()
+    reset_ticket_services()
+    tracker = make_tracker([user_event("deny")], slots={"topic": "forgot_password"})
+    dispatcher = await run(ActionEscalateSupport(), tracker, domain)
+    assert responses(dispatcher)[0] == "utter_escalate_forgot_password"
+    assert "utter_ticket_reference" not in responses(dispatcher)

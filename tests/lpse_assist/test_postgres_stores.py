@@ -1,0 +1,139 @@
+"""Tickets and the conversation review on PostgreSQL, the production tracker store.
+
+A real PostgreSQL from the Debian package, started in a temporary directory by the
+deployment tests' ``Topology`` helper; the settings come from the same ``POSTGRES_*``
+variables as ``endpoints.production.yml``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from lpse_assist.settings import reset_settings_cache, tracker_db_settings
+from lpse_assist.tickets import TicketStore, reset_ticket_services, ticket_store
+from tests.deploy.topology import MissingBinariesError, Topology
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Topology]:
+    try:
+        topology = Topology(Path(tempfile.mkdtemp(prefix="lpse-pg-tickets-")), replicas=0)
+    except MissingBinariesError as error:
+        pytest.skip(str(error))
+    topology.start_postgres()
+    try:
+        yield topology
+    finally:
+        topology.stop_postgres()
+
+
+@pytest.fixture()
+def pg_env(postgres: Topology, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    env = {
+        "POSTGRES_HOST": "127.0.0.1",
+        "POSTGRES_PORT": str(postgres.postgres_port),
+        "POSTGRES_DB": postgres.db_name,
+        "POSTGRES_USER": postgres.db_user,
+        "POSTGRES_PASSWORD": postgres.db_password,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("TRACKER_DB_DIALECT", raising=False)
+    reset_settings_cache()
+    reset_ticket_services()
+    yield env
+    reset_ticket_services()
+    reset_settings_cache()
+
+
+def test_settings_follow_the_production_profile(pg_env: dict[str, str]) -> None:
+    settings = tracker_db_settings()
+    assert settings.dialect == "postgresql"
+    assert settings.url.startswith("postgresql+psycopg2://lpse:")
+    assert pg_env["POSTGRES_PASSWORD"] not in settings.describe()
+
+
+def test_concurrent_tickets_on_postgres(pg_env: dict[str, str]) -> None:
+    url = tracker_db_settings().url
+    ticket_store().ensure_schema()
+    references: list[str] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    start = threading.Barrier(4)
+
+    def writer(worker: int) -> None:
+        store = TicketStore(url)
+        start.wait()
+        try:
+            for n in range(10):
+                ticket, created = store.create(key=f"pg-{worker}-{n}", topic="t", channel="sms",
+                                               sender_masked="x", last_messages=[])
+                assert created
+                with lock:
+                    references.append(ticket.reference)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            store.dispose()
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    numbers = sorted(int(r.rsplit("-", 1)[1]) for r in references)
+    assert numbers == list(range(1, 41))
+    again, created = ticket_store().create(key="pg-0-0", topic="t", channel="sms",
+                                           sender_masked="x", last_messages=[])
+    assert not created and again.reference in references
+
+
+def test_review_reads_rasa_events_from_postgres(
+    postgres: Topology, pg_env: dict[str, str], tmp_path: Path
+) -> None:
+    store = SQLTrackerStore(
+        Domain.load(str(ROOT / "domain.yml")), dialect="postgresql", host="127.0.0.1",
+        port=postgres.postgres_port, db=postgres.db_name, username=postgres.db_user,
+        password=postgres.db_password,
+    )
+    parse = {"text": "akun sy kekunci", "intent": {"name": "login_problem", "confidence": 0.3},
+             "entities": [], "intent_ranking": [{"name": "login_problem", "confidence": 0.3}]}
+    tracker = DialogueStateTracker.from_events("whatsapp:+6281234567890", [
+        ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"),
+        UserUttered("akun sy kekunci", parse["intent"], [], parse),
+    ])
+    loop = asyncio.new_event_loop()  # private: asyncio.run would reset the thread's loop
+    try:
+        loop.run_until_complete(store.save(tracker))
+    finally:
+        loop.close()
+    store.engine.dispose()
+
+    out = tmp_path / "review.yml"
+    env = {**os.environ, **pg_env}
+    env.pop("TRACKER_DB_DIALECT", None)
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "review.py"), "--out", str(out)],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    items = yaml.safe_load(out.read_text(encoding="utf-8"))["items"]
+    assert [(i["text"], i["predicted"], i["senders"]) for i in items] == [
+        ("akun sy kekunci", "login_problem", ["whatsapp:+62812****7890"])
+    ]
+    assert pg_env["POSTGRES_PASSWORD"] not in done.stdout + out.read_text(encoding="utf-8")

@@ -1,0 +1,314 @@
+"""Escalation tickets on a real SQLite file; helpdesk notifications through the real twilio
+client over real HTTP to the local Twilio stand-in."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from lpse_assist.render import is_gsm7, sms_segments
+from lpse_assist.settings import reset_settings_cache
+from lpse_assist.tickets import (
+    TicketStore,
+    helpdesk_notifier,
+    local_zone,
+    notification_text,
+    open_ticket,
+    reset_ticket_services,
+    ticket_store,
+)
+from lpse_assist.twilio_local import LocalTwilio
+
+ROOT = Path(__file__).resolve().parents[2]
+ACCOUNT_SID = "AC" + "2" * 32
+AUTH_TOKEN = "ticket-test-token"
+SMS_NUMBER = "+15005550006"
+WHATSAPP_NUMBER = "whatsapp:+14155238886"
+USER = "whatsapp:+6281234567890"
+WIB = local_zone("Asia/Jakarta")
+
+
+def user(text: str, intent: str, message_id: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "event": "user",
+        "text": text,
+        "message_id": message_id,
+        "timestamp": 1_795_000_000.0,
+        "input_channel": "twilio",
+        "parse_data": {"intent": {"name": intent, "confidence": 0.9}},
+        **extra,
+    }
+
+
+CONVERSATION = [
+    user("gak bisa login", "login_problem", "SM1", metadata={"twilio": {"medium": "whatsapp"}}),
+    {"event": "bot", "text": "Pesan apa yang muncul?"},
+    user("/login_javascript_error", "login_javascript_error", "SM2",
+         metadata={"twilio": {"medium": "whatsapp", "choice": 2}}),
+    user("masih error, wa saya 0812 3456 7890", "deny", "SM3",
+         metadata={"twilio": {"medium": "whatsapp"}}),
+]
+
+
+@pytest.fixture()
+def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = tmp_path / "tracker.db"
+    monkeypatch.setenv("TRACKER_DB", str(path))
+    for name in ("TRACKER_DB_DIALECT", "POSTGRES_HOST", "HELPDESK_NOTIFY_NUMBER"):
+        monkeypatch.delenv(name, raising=False)
+    reset_settings_cache()
+    reset_ticket_services()
+    yield path
+    reset_ticket_services()
+    reset_settings_cache()
+
+
+# Same loop as the tests (function scope), whatever asyncio_default_fixture_loop_scope says.
+@pytest_asyncio.fixture(loop_scope="function")
+async def standin() -> AsyncIterator[LocalTwilio]:
+    local = LocalTwilio(
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        webhook_url="",
+        sms_number=SMS_NUMBER,
+        whatsapp_number=WHATSAPP_NUMBER,
+    )
+    await local.start()
+    yield local
+    await local.stop()
+
+
+def use_standin(monkeypatch: pytest.MonkeyPatch, standin: LocalTwilio, helpdesk: str) -> None:
+    monkeypatch.setenv("HELPDESK_NOTIFY_NUMBER", helpdesk)
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", AUTH_TOKEN)
+    monkeypatch.setenv("TWILIO_SMS_NUMBER", SMS_NUMBER)
+    monkeypatch.setenv("TWILIO_WHATSAPP_NUMBER", WHATSAPP_NUMBER)
+    monkeypatch.setenv("TWILIO_API_BASE_URL", standin.base_url)
+    monkeypatch.setenv("TWILIO_SEND_TIMEOUT", "3")
+    reset_settings_cache()
+    reset_ticket_services()
+
+
+# ------------------------------------------------------------------------- the store
+
+
+def test_references_count_per_local_day(tmp_path: Path) -> None:
+    store = TicketStore(f"sqlite:///{tmp_path / 't.db'}", WIB)
+    evening_utc = datetime(2026, 11, 23, 16, 59, tzinfo=timezone.utc)  # 23:59 WIB
+    after_midnight = datetime(2026, 11, 23, 17, 1, tzinfo=timezone.utc)  # 00:01 WIB, 24 Nov
+
+    def make(key: str, now: datetime) -> str:
+        ticket, created = store.create(
+            key=key, topic="t", channel="sms", sender_masked="+62812****7890",
+            last_messages=[], now=now,
+        )
+        assert created
+        return ticket.reference
+
+    assert make("a", evening_utc) == "LPSE-20261123-0001"
+    assert make("b", evening_utc) == "LPSE-20261123-0002"
+    assert make("c", after_midnight) == "LPSE-20261124-0001"
+
+
+def test_concurrent_writers_get_distinct_consecutive_numbers(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    TicketStore(url).ensure_schema()
+    references: list[str] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    start = threading.Barrier(4)
+
+    def writer(worker: int) -> None:
+        store = TicketStore(url, WIB)  # own engine and connections, like another process
+        start.wait()
+        try:
+            for n in range(10):
+                ticket, _ = store.create(
+                    key=f"{worker}-{n}", topic="t", channel="sms", sender_masked="x",
+                    last_messages=[],
+                )
+                with lock:
+                    references.append(ticket.reference)
+        except BaseException as error:  # surfaced by the assertion below
+            errors.append(error)
+        finally:
+            store.dispose()
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    numbers = sorted(int(r.rsplit("-", 1)[1]) for r in references)
+    assert numbers == list(range(1, 41))
+
+
+def test_close_and_list(tmp_path: Path) -> None:
+    store = TicketStore(f"sqlite:///{tmp_path / 't.db'}", WIB)
+    first, _ = store.create(key="1", topic="a", channel="sms", sender_masked="x",
+                            last_messages=[])
+    second, _ = store.create(key="2", topic="b", channel="sms", sender_masked="x",
+                             last_messages=[])
+    closed = store.close(first.reference.lower(), "ditelepon")
+    assert closed is not None and closed.status == "closed" and closed.close_note == "ditelepon"
+    assert [t.reference for t in store.list()] == [second.reference]
+    assert [t.reference for t in store.list(status=None)] == [second.reference, first.reference]
+    assert store.close("LPSE-19990101-0001") is None
+
+
+# ------------------------------------------------------------------------- what it records
+
+
+async def test_open_ticket_keeps_masked_sender_channel_and_last_messages(db_path: Path) -> None:
+    ticket = await open_ticket(USER, CONVERSATION, "login_javascript_error")
+    assert ticket.sender_masked == "whatsapp:+62812****7890"
+    assert ticket.channel == "whatsapp"
+    assert [m["text"] for m in ticket.last_messages] == [
+        "gak bisa login",
+        "[pilihan 2: login_javascript_error]",
+        "masih error, wa saya 0812****90",
+    ]
+    assert "7890" not in db_path.read_bytes().decode("latin-1").replace("****7890", "")
+    again = await open_ticket(USER, CONVERSATION, "login_javascript_error")
+    assert again.reference == ticket.reference
+
+
+def test_sms_notification_is_gsm7_and_short() -> None:
+    store = TicketStore("sqlite://", WIB)
+    ticket, _ = store.create(
+        key="k", topic="sikap_integration_failed", channel="whatsapp",
+        sender_masked="whatsapp:+62812****7890",
+        last_messages=[{"text": "“integrasi” gagal 😭 " * 40, "intent": "deny"}],
+    )
+    text = notification_text(ticket, WIB, sms=True)
+    assert is_gsm7(text) and sms_segments(text) <= 2
+    assert ticket.reference in text and "whatsapp:+62812****7890" in text
+    rich = notification_text(ticket, WIB, sms=False)
+    assert "😭" in rich and ticket.reference in rich
+
+
+# ------------------------------------------------------------------------- notification
+
+
+async def test_helpdesk_whatsapp_is_notified_through_twilio(
+    db_path: Path, standin: LocalTwilio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_standin(monkeypatch, standin, "whatsapp:+6281100000001")
+    ticket = await open_ticket(USER, CONVERSATION, "login_javascript_error")
+    await helpdesk_notifier().wait()
+    sent = [m for m in standin.outbound if m["via"] == "rest"]
+    assert len(sent) == 1
+    assert sent[0]["to"] == "whatsapp:+6281100000001"
+    assert sent[0]["from"] == WHATSAPP_NUMBER
+    assert ticket.reference in sent[0]["body"]
+    assert "login_javascript_error" in sent[0]["body"]
+    assert "+6281234567890" not in sent[0]["body"]
+    stored = ticket_store().get(ticket.reference)
+    assert stored is not None and stored.notify_status == "sent"
+
+
+async def test_helpdesk_sms_gets_a_gsm7_summary_from_the_sms_number(
+    db_path: Path, standin: LocalTwilio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_standin(monkeypatch, standin, "+6281100000002")
+    ticket = await open_ticket(USER, CONVERSATION, None)
+    await helpdesk_notifier().wait()
+    [sent] = [m for m in standin.outbound if m["via"] == "rest"]
+    assert (sent["to"], sent["from"]) == ("+6281100000002", SMS_NUMBER)
+    assert is_gsm7(sent["body"]) and ticket.reference in sent["body"]
+
+
+async def test_twilio_down_leaves_the_ticket_and_marks_it(
+    db_path: Path, standin: LocalTwilio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_standin(monkeypatch, standin, "+6281100000003")
+    monkeypatch.setenv("TWILIO_SEND_ATTEMPTS", "2")
+    reset_settings_cache()
+    reset_ticket_services()
+    standin.rest_failures = [500, 503]
+    ticket = await open_ticket(USER, CONVERSATION, "forgot_password")
+    await helpdesk_notifier().wait()
+    assert standin.rest_attempts == 2
+    assert [m for m in standin.outbound if m["via"] == "rest"] == []
+    stored = ticket_store().get(ticket.reference)
+    assert stored is not None and stored.notify_status == "failed"
+
+
+async def test_no_helpdesk_number_means_no_notification(
+    db_path: Path, standin: LocalTwilio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_standin(monkeypatch, standin, "")
+    ticket = await open_ticket(USER, CONVERSATION, "forgot_password")
+    await helpdesk_notifier().wait()
+    assert standin.rest_attempts == 0
+    assert ticket.notify_status == "skipped"
+
+
+# ------------------------------------------------------------------------- make tickets
+
+
+def test_tickets_cli_lists_shows_and_closes(tmp_path: Path) -> None:
+    db = tmp_path / "tracker.db"
+    store = TicketStore(f"sqlite:///{db}", WIB)
+    ticket, _ = store.create(
+        key="cli", topic="ppk_change_unit", channel="sms", sender_masked="+62812****7890",
+        last_messages=[{"text": "ppk pindah satker", "intent": "ppk_change_unit"}],
+    )
+    store.dispose()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POSTGRES_")}
+    env.update(TRACKER_DB=str(db), TRACKER_DB_DIALECT="sqlite")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "tickets.py"), *args],
+            env=env, capture_output=True, text=True, timeout=120,
+        )
+
+    listed = cli("list")
+    assert listed.returncode == 0 and ticket.reference in listed.stdout
+    shown = cli("show", ticket.reference)
+    assert "ppk pindah satker" in shown.stdout and "+62812****7890" in shown.stdout
+    assert cli("close", ticket.reference, "--note", "sudah dibantu").returncode == 0
+    assert ticket.reference not in cli("list").stdout
+    assert re.search(rf"{ticket.reference}\s+closed", cli("list", "--all").stdout)
+    assert cli("show", "LPSE-19990101-0009").returncode == 1
+
+
+async def test_development_credentials_never_reach_the_real_twilio(db_path: Path) -> None:
+    from lpse_assist.settings import TicketSettings, TwilioSettings
+    from lpse_assist.tickets import HelpdeskNotifier
+    from lpse_assist.twilio_rest import TwilioRestSender
+
+    calls: list[str] = []
+
+    class Spy(TwilioRestSender):
+        async def send(self, to: str, from_: str, bodies: Any) -> list[str]:
+            calls.append(to)
+            return ["SM1"]
+
+    dev = TwilioSettings(
+        account_sid="ACdev00000000000000000000000000000", auth_token="dev-auth-token-not-secret",
+        sms_number=SMS_NUMBER, whatsapp_number=WHATSAPP_NUMBER, webhook_url="",
+        api_base_url="", send_timeout=1.0, send_attempts=1,
+    )
+    store = ticket_store()
+    ticket, _ = store.create(key="dev", topic="t", channel="sms", sender_masked="x",
+                             last_messages=[], notify_status="pending")
+    notifier = HelpdeskNotifier(TicketSettings("+6281100000004", "Asia/Jakarta", 5), dev, store,
+                                sender=Spy("", ""))
+    notifier.notify(ticket)
+    await notifier.wait()
+    assert calls == []
+    assert store.get(ticket.reference).notify_status == "failed"  # type: ignore[union-attr]
