@@ -86,3 +86,58 @@ test: validate lint pytest story-test
 
 clean:
 	rm -rf models results .pytest_cache .mypy_cache .ruff_cache
+
+# --- eval (issue 4) ---
+.PHONY: eval bench-nlu
+# NLU evaluation (eval/run.py): Rasa's default pipeline vs ours without the normaliser vs ours
+# (+ ablations), k-fold CV and the held-out files; writes docs/nlu-report.md. Trains ~20 models
+# (about 30-40 min on 2 cores), one at a time behind the training lock.
+eval: $(STAMP)
+	flock /tmp/lpse-assist-train.lock $(PY) -m eval.run --ablations
+
+# Full `rasa train` wall time (cache off) and parse p50/p95 on the trained model.
+bench-nlu: $(STAMP)
+	flock /tmp/lpse-assist-train.lock $(PY) bench/nlu_speed.py
+# --- end eval ---
+
+# --- deploy (issue 5) ---
+# Production profile (PostgreSQL, Redis, replicas, nginx): docs/deployment.md.
+.PHONY: bench deploy-test
+
+# Load benchmark of the Twilio webhook (a few minutes; loopback only): docs/benchmarks.md.
+bench: $(MODEL)
+	$(PY) -m bench.load --out results/bench
+
+# Only the deployment tests (also part of `make test`).
+deploy-test: $(MODEL)
+	$(VENV)/bin/pytest -q tests/deploy
+# --- end deploy ---
+
+# --- trainers (issue 6) ---
+.PHONY: topic review tickets simulator
+# Helpdesk phone that gets new escalation tickets (whatsapp:+62... or +62...); empty: none.
+HELPDESK_NOTIFY_NUMBER ?=
+TICKET_TIMEZONE        ?= Asia/Jakarta
+SIMULATOR_PORT         ?= 5080
+export HELPDESK_NOTIFY_NUMBER TICKET_TIMEZONE SIMULATOR_PORT
+
+# make topic NAME=dapodik_login: the files of a new topic, from templates (docs/training.md).
+topic: $(STAMP)
+	@test -n "$(NAME)" || { echo "usage: make topic NAME=topic_name"; exit 2; }
+	$(PY) scripts/new_topic.py "$(NAME)"
+
+# Messages the model was unsure about -> review/review-<time>.yml.
+# Options: make review ARGS="--threshold 0.6 --days 7 --format csv"; label, then
+# make review ARGS="apply review/review-<time>.yml" adds them to data/nlu.
+review: $(STAMP)
+	$(PY) scripts/review.py $(ARGS)
+
+# Escalation tickets: make tickets | make tickets ARGS="show LPSE-20261124-0001"
+# | make tickets ARGS="close LPSE-20261124-0001 --note 'dibantu lewat telepon'"
+tickets: $(STAMP)
+	$(PY) scripts/tickets.py $(ARGS)
+
+# The phone simulator alone, for a bot that is already running (make run starts it too).
+simulator: $(STAMP)
+	$(PY) -m lpse_assist.simulator
+# --- end trainers ---

@@ -1,0 +1,681 @@
+"""Load benchmark: simulated phones talk to ``/webhooks/twilio/webhook`` as Twilio would.
+
+Each request is a form Twilio would post for an SMS or WhatsApp message, signed with
+``TWILIO_AUTH_TOKEN`` by twilio's own ``RequestValidator.compute_signature``. Scenarios, each
+on a fresh topology (``tests/deploy/topology.py``: real processes on loopback, the trained
+model ``models/lpse-assist.tar.gz``):
+
+* ``lpse-1``: our channel, one Rasa process, production stores (PostgreSQL + Redis lock);
+* ``lpse-2``: the same with two replicas behind nginx (``docker/nginx.conf``, upstreams on
+  loopback);
+* ``embedded-1``: our channel, one process, the embedded default (SQLite, in-memory lock);
+* ``builtin-1``: Rasa's built-in ``twilio`` channel (``twilio:`` in a credentials file), one
+  process, production stores; its replies go through Twilio's REST API, here the local
+  stand-in (``bench/builtin_twilio_rasa.py``).
+
+Phases of each scenario: a warm-up; *steady*, messages at a fixed rate (default 20/s) spread
+over N phones (default 100); *burst*, N phones at once, each sending its next message as soon
+as the previous one is answered; *retries*, messages sent again with the same MessageSid, as
+Twilio does after a timeout. Lost and duplicated replies are counted from the HTTP replies
+and from the conversation store. Everything is bounded in count and time, and only
+127.0.0.1 is contacted.
+
+``make bench`` runs it and writes ``results/bench/report.md`` (the figures recorded in
+``docs/benchmarks.md``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+from urllib.parse import urlencode
+
+import aiohttp
+from twilio.request_validator import RequestValidator
+
+from tests.deploy.topology import (
+    DEV_TWILIO_ENV,
+    ROOT,
+    Process,
+    Topology,
+    find_program,
+    free_port,
+    tail,
+)
+
+WEBHOOK_PATH = "/webhooks/twilio/webhook"
+TWILIO_TIMEOUT = 15.0  # Twilio gives up on a webhook after 15 s
+ACCOUNT_SID = DEV_TWILIO_ENV["TWILIO_ACCOUNT_SID"]
+AUTH_TOKEN = DEV_TWILIO_ENV["TWILIO_AUTH_TOKEN"]
+SMS_NUMBER = DEV_TWILIO_ENV["TWILIO_SMS_NUMBER"]
+WHATSAPP_NUMBER = DEV_TWILIO_ENV["TWILIO_WHATSAPP_NUMBER"]
+# What providers write, in the order one phone writes it (then again from the start). NLU,
+# rules, numbered options, the action server (escalation after "belum") are all exercised.
+SCRIPT = (
+    "halo",
+    "gak bisa login",
+    "2",
+    "belum",
+    "terima kasih",
+    "lupa password",
+    "sudah",
+    "integrasi sikap gagal terus",
+    "blm bisa",
+    "menu",
+)
+SCENARIOS = ("lpse-1", "lpse-2", "embedded-1", "builtin-1")
+MAX_REQUESTS_PER_PHASE = 5000
+
+
+# --------------------------------------------------------------------------- requests
+
+
+@dataclass
+class Sample:
+    """One webhook call as the simulated Twilio saw it."""
+
+    phase: str
+    phone: str
+    message_sid: str
+    started: float
+    latency: float
+    status: int
+    messages: int  # <Message> elements (our channel); 0 for Rasa's channel (REST replies)
+    error: str = ""
+    retry: bool = False
+    body: str = ""
+
+
+def phone_number(index: int) -> str:
+    """Phone ``index``: even ones on WhatsApp, odd ones on SMS (Indonesian mobile numbers)."""
+    number = f"+62812{index:07d}"
+    return f"whatsapp:{number}" if index % 2 == 0 else number
+
+
+def new_sid(counter: int) -> str:
+    return f"SM{time.time_ns():x}{counter:08x}"[:34].ljust(34, "0")
+
+
+def twilio_form(phone: str, body: str, message_sid: str) -> Dict[str, str]:
+    """The fields Twilio posts for an inbound text message."""
+    to = WHATSAPP_NUMBER if phone.startswith("whatsapp:") else SMS_NUMBER
+    form = {
+        "ToCountry": "ID",
+        "SmsMessageSid": message_sid,
+        "NumMedia": "0",
+        "SmsSid": message_sid,
+        "SmsStatus": "received",
+        "Body": body,
+        "To": to,
+        "NumSegments": "1",
+        "MessageSid": message_sid,
+        "AccountSid": ACCOUNT_SID,
+        "From": phone,
+        "ApiVersion": "2010-04-01",
+    }
+    if phone.startswith("whatsapp:"):
+        form.update({"WaId": phone.split(":", 1)[1].lstrip("+"), "ProfileName": "Penyedia",
+                     "MessageType": "text"})
+    return form
+
+
+def signed_headers(url: str, form: Dict[str, str]) -> Dict[str, str]:
+    """Headers of a Twilio webhook call, with the signature Twilio computes."""
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(url, form)
+    return {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "User-Agent": "TwilioProxy/1.1",
+        "X-Twilio-Signature": str(signature),
+    }
+
+
+def count_messages(body: str) -> int:
+    """Number of ``<Message>`` elements of a TwiML reply (0 when it is not TwiML)."""
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        return 0
+    return len(root.findall(".//Message")) if root.tag == "Response" else 0
+
+
+class Client:
+    """Simulated Twilio: signed webhook calls, one conversation script per phone."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+        self.session = session
+        self.url = url
+        self.position: Dict[str, int] = {}
+        self.counter = 0
+        self.sent: List[Tuple[str, str]] = []  # (phone, MessageSid) of first-time messages
+
+    def next_form(self, phone: str) -> Dict[str, str]:
+        # Phones start at different points of the script, so that each moment sees a mix
+        # of messages (not 100 escalations at once).
+        index = self.position.get(phone, sum(map(ord, phone)) % len(SCRIPT))
+        self.position[phone] = index + 1
+        self.counter += 1
+        sid = new_sid(self.counter)
+        self.sent.append((phone, sid))
+        return twilio_form(phone, SCRIPT[index % len(SCRIPT)], sid)
+
+    async def post(self, phase: str, form: Dict[str, str], retry: bool = False) -> Sample:
+        started = time.monotonic()
+        status, messages, error = 0, 0, ""
+        try:
+            async with self.session.post(
+                self.url, data=urlencode(form), headers=signed_headers(self.url, form),
+                timeout=aiohttp.ClientTimeout(total=TWILIO_TIMEOUT),
+            ) as response:
+                body = await response.text()
+                status = response.status
+                messages = count_messages(body)
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            error = type(exc).__name__
+        return Sample(phase, form["From"], form["MessageSid"], started,
+                      time.monotonic() - started, status, messages, error, retry,
+                      form.get("Body", ""))
+
+
+# --------------------------------------------------------------------------- phases
+
+
+async def steady(client: Client, phones: int, rate: float, duration: float) -> List[Sample]:
+    """Messages at ``rate`` per second for ``duration`` seconds, phones taking turns.
+
+    A phone never has two messages in flight (a person waits for the answer): its next
+    message waits for the previous reply, which then shows up as extra latency.
+    """
+    total = min(int(rate * duration), MAX_REQUESTS_PER_PHASE)
+    numbers = [phone_number(i) for i in range(phones)]
+    busy: Dict[str, asyncio.Lock] = {n: asyncio.Lock() for n in numbers}
+    t0 = time.monotonic()
+
+    async def one(i: int) -> Sample:
+        await asyncio.sleep(max(0.0, t0 + i / rate - time.monotonic()))
+        phone = numbers[i % phones]
+        async with busy[phone]:
+            return await client.post("steady", client.next_form(phone))
+
+    return list(await asyncio.wait_for(
+        asyncio.gather(*(one(i) for i in range(total))), timeout=duration + 120
+    ))
+
+
+async def burst(client: Client, phones: int, per_phone: int) -> List[Sample]:
+    """All phones at once, each sending its next message as soon as it has the answer."""
+    per_phone = max(1, min(per_phone, MAX_REQUESTS_PER_PHASE // max(1, phones)))
+
+    async def phone_loop(i: int) -> List[Sample]:
+        phone = phone_number(phones + i)  # fresh conversations
+        return [await client.post("burst", client.next_form(phone)) for _ in range(per_phone)]
+
+    results = await asyncio.wait_for(
+        asyncio.gather(*(phone_loop(i) for i in range(phones))), timeout=600
+    )
+    return [sample for samples in results for sample in samples]
+
+
+async def retries(client: Client, count: int) -> List[Sample]:
+    """Messages Twilio sends again with the same MessageSid (it did not get our answer)."""
+    samples: List[Sample] = []
+    for i in range(count):
+        phone = phone_number(10_000 + i)
+        form = client.next_form(phone)
+        samples.append(await client.post("retry-first", form))
+        samples.append(await client.post("retry-again", form, retry=True))
+    return samples
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile (``fraction`` in 0..1); 0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, int(round(fraction * len(ordered) + 0.5 - 1e-9)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+@dataclass
+class PhaseResult:
+    """Throughput, latency and losses of one phase."""
+
+    phase: str
+    requests: int
+    answered: int
+    lost: int
+    duplicated: int
+    seconds: float
+    throughput: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    errors: Dict[str, int] = field(default_factory=dict)
+    # p95 latency (ms) per message of the script: which kind of turn is slow.
+    p95_by_message: Dict[str, float] = field(default_factory=dict)
+
+
+def answered(sample: Sample, builtin: bool) -> bool:
+    """An answer the user sees: TwiML messages (ours) or 204 + REST messages (Rasa's)."""
+    if builtin:
+        return sample.status == 204
+    return sample.status == 200 and sample.messages > 0
+
+
+def summarize(phase: str, samples: Sequence[Sample], builtin: bool) -> PhaseResult:
+    """Figures of one phase. A retry must get no message (it was answered already)."""
+    first = [s for s in samples if not s.retry]
+    again = [s for s in samples if s.retry]
+    ok = [s for s in first if answered(s, builtin)]
+    duplicated = sum(1 for s in again if s.messages > 0 or (builtin and s.status == 204))
+    errors: Dict[str, int] = {}
+    for sample in first:
+        if not answered(sample, builtin):
+            key = sample.error or f"HTTP {sample.status}"
+            errors[key] = errors.get(key, 0) + 1
+    if first:
+        start = min(s.started for s in first)
+        end = max(s.started + s.latency for s in first)
+        seconds = max(end - start, 1e-9)
+    else:
+        seconds = 0.0
+    latencies = [s.latency * 1000 for s in ok]
+    by_message: Dict[str, List[float]] = {}
+    for sample in ok:
+        by_message.setdefault(sample.body, []).append(sample.latency * 1000)
+    return PhaseResult(
+        phase=phase,
+        requests=len(first),
+        answered=len(ok),
+        lost=len(first) - len(ok),
+        duplicated=duplicated,
+        seconds=round(seconds, 2),
+        throughput=round(len(ok) / seconds, 2) if seconds else 0.0,
+        p50_ms=round(percentile(latencies, 0.50), 1),
+        p95_ms=round(percentile(latencies, 0.95), 1),
+        p99_ms=round(percentile(latencies, 0.99), 1),
+        max_ms=round(max(latencies), 1) if latencies else 0.0,
+        errors=errors,
+        p95_by_message={k: round(percentile(v, 0.95), 1) for k, v in sorted(by_message.items())},
+    )
+
+
+# --------------------------------------------------------------------------- store checks
+
+
+def stored_user_messages(topology: Topology, builtin: bool) -> Dict[str, Any]:
+    """User events per MessageSid (ours) or per phone (Rasa's: no MessageSid stored)."""
+    query = ("SELECT sender_id, data FROM events WHERE type_name = 'user'")
+    rows: List[Tuple[str, str]]
+    if topology.with_stores:
+        import psycopg2
+
+        connection = psycopg2.connect(topology.database_url(), connect_timeout=10)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(query)
+                rows = list(cursor.fetchall())
+        finally:
+            connection.close()
+    else:
+        with sqlite3.connect(topology.workdir / "tracker.db") as connection:
+            rows = list(connection.execute(query).fetchall())
+    per_key: Dict[str, int] = {}
+    for sender, data in rows:
+        key = sender if builtin else str(json.loads(data).get("message_id"))
+        per_key[key] = per_key.get(key, 0) + 1
+    return per_key
+
+
+def store_check(client: Client, per_key: Dict[str, int], builtin: bool) -> Dict[str, int]:
+    """Messages missing from the store, and messages stored more than once."""
+    if builtin:
+        expected: Dict[str, int] = {}
+        for phone, _ in client.sent:
+            expected[phone] = expected.get(phone, 0) + 1
+        missing = sum(max(0, n - per_key.get(p, 0)) for p, n in expected.items())
+        extra = sum(max(0, per_key.get(p, 0) - n) for p, n in expected.items())
+        return {"missing_in_store": missing, "stored_twice": extra}
+    sids = {sid for _, sid in client.sent}
+    return {
+        "missing_in_store": sum(1 for sid in sids if per_key.get(sid, 0) == 0),
+        "stored_twice": sum(1 for sid in sids if per_key.get(sid, 0) > 1),
+    }
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def nginx_process(workdir: Path, listen_port: int, upstream_ports: Sequence[int]) -> Process:
+    """docker/nginx.conf with the replicas on loopback, as a foreground process."""
+    nginx = find_program("nginx")
+    if nginx is None:
+        raise SystemExit("nginx not found: apt-get install nginx (or run without lpse-2)")
+    conf = (ROOT / "docker" / "nginx.conf").read_text(encoding="utf-8")
+    servers = "\n".join(
+        f"        server 127.0.0.1:{port} max_fails=3 fail_timeout=10s;" for port in upstream_ports
+    )
+    lines = [line for line in conf.splitlines() if "server rasa-" not in line]
+    conf = "\n".join(lines).replace("upstream rasa {", "upstream rasa {\n" + servers, 1)
+    conf = conf.replace("listen 80;", f"listen 127.0.0.1:{listen_port};")
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "nginx.conf").write_text(conf, encoding="utf-8")
+    return Process(
+        "nginx",
+        [nginx, "-p", str(workdir), "-c", str(workdir / "nginx.conf"),
+         "-e", str(workdir / "error.log"),
+         "-g", f"pid {workdir / 'nginx.pid'}; daemon off;"],
+        workdir / "nginx.log",
+        ready_url=f"http://127.0.0.1:{listen_port}/healthz",
+    )
+
+
+def standin_process(workdir: Path, port: int) -> Process:
+    """The local Twilio stand-in (receives the built-in channel's REST sends)."""
+    return Process(
+        "twilio-standin",
+        [sys.executable, "-m", "lpse_assist.twilio_local", "serve", "--port", str(port)],
+        workdir / "standin.log",
+        ready_url=f"http://127.0.0.1:{port}/_local/health",
+    )
+
+
+def builtin_credentials(path: Path) -> Path:
+    """A credentials file with Rasa's own ``twilio:`` channel instead of ours."""
+    path.write_text(
+        "# Benchmark only: Rasa's built-in Twilio channel.\n"
+        "rest:\n"
+        "twilio:\n"
+        f"  account_sid: {ACCOUNT_SID}\n"
+        f"  auth_token: {AUTH_TOKEN}\n"
+        f'  twilio_number: "{SMS_NUMBER}"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+@dataclass
+class Scenario:
+    """What runs: which channel, how many replicas, which stores."""
+
+    name: str
+    replicas: int
+    builtin: bool
+    with_stores: bool
+    description: str
+
+
+def scenario(name: str) -> Scenario:
+    return {
+        "lpse-1": Scenario(name, 1, False, True,
+                           "our Twilio channel, 1 Rasa process, PostgreSQL + Redis"),
+        "lpse-2": Scenario(name, 2, False, True,
+                           "our Twilio channel, 2 replicas behind nginx, PostgreSQL + Redis"),
+        "embedded-1": Scenario(name, 1, False, False,
+                               "our Twilio channel, 1 process, SQLite + in-memory lock"),
+        "builtin-1": Scenario(name, 1, True, True,
+                              "Rasa's built-in twilio channel, 1 process, PostgreSQL + Redis"),
+    }[name]
+
+
+# --------------------------------------------------------------------------- a scenario
+
+
+async def drive(url: str, args: argparse.Namespace, builtin: bool) -> Tuple[Client, List[Any]]:
+    """Warm-up, then the measured phases; returns the client and the phase results."""
+    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        client = Client(session, url)
+        # The first turns of a process are slow (TensorFlow builds its graphs).
+        warm = [phone_number(20_000 + i) for i in range(min(10, args.phones))]
+        for _ in range(2):
+            await asyncio.gather(*(client.post("warmup", client.next_form(p)) for p in warm))
+        results = [
+            summarize("steady", await steady(client, args.phones, args.rate, args.duration),
+                      builtin),
+            summarize("burst", await burst(client, args.phones, args.per_phone), builtin),
+        ]
+        retried = await retries(client, args.retries)
+        results.append(summarize("retries", retried, builtin))
+        return client, results
+
+
+def run_scenario(spec: Scenario, args: argparse.Namespace, workdir: Path) -> Dict[str, Any]:
+    """Start the topology of a scenario, load it, check the store, stop it."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    extra_env: Dict[str, str] = {}
+    credentials = ROOT / "credentials.yml"
+    rasa_command: Optional[List[str]] = None
+    helpers: List[Process] = []
+    if spec.builtin:
+        standin_port = free_port()
+        helpers.append(standin_process(workdir, standin_port))
+        extra_env["BENCH_TWILIO_API_BASE_URL"] = f"http://127.0.0.1:{standin_port}"
+        credentials = builtin_credentials(workdir / "credentials.builtin.yml")
+        rasa_command = [sys.executable, str(ROOT / "bench" / "builtin_twilio_rasa.py")]
+    topology = Topology(
+        workdir / "topology",
+        replicas=spec.replicas,
+        endpoints=ROOT / ("endpoints.production.yml" if spec.with_stores else "endpoints.yml"),
+        credentials=credentials,
+        extra_env=extra_env,
+        rasa_command=rasa_command,
+        with_stores=spec.with_stores,
+        enable_api=False,
+        durable_postgres=True,  # every commit on disk, like SQLite and like production
+    )
+    url = f"{topology.replica_url(0)}{WEBHOOK_PATH}"
+    if spec.replicas > 1:
+        listen = free_port()
+        helpers.append(nginx_process(workdir / "nginx", listen, topology.replica_ports))
+        url = f"http://127.0.0.1:{listen}{WEBHOOK_PATH}"
+    started = time.monotonic()
+    try:
+        env = topology.env()
+        for helper in helpers:
+            helper.start(env, ROOT)
+        topology.start()
+        topology.wait_ready(helpers)
+        print(f"[{spec.name}] up in {time.monotonic() - started:.0f} s; loading {url}",
+              flush=True)
+        load_average = os.getloadavg()[0]
+        client, phases = asyncio.run(drive(url, args, spec.builtin))
+        per_key = stored_user_messages(topology, spec.builtin)
+        store = store_check(client, per_key, spec.builtin)
+        rest_replies = None
+        if spec.builtin:
+            rest_replies = rest_reply_count(helpers[0])
+        return {
+            "scenario": spec.name,
+            "description": spec.description,
+            "load_average_before": round(load_average, 2),
+            "phases": [asdict(p) for p in phases],
+            "store": store,
+            "rest_replies": rest_replies,
+        }
+    except Exception:
+        for process in [*topology.rasa, topology.actions, *helpers]:
+            print(f"--- {process.name}\n{tail(process.log)}", file=sys.stderr)
+        raise
+    finally:
+        topology.stop()
+        for helper in helpers:
+            helper.stop()
+
+
+def rest_reply_count(standin: Process) -> int:
+    """Messages the built-in channel sent through the (local) REST API."""
+    assert standin.ready_url is not None
+    url = standin.ready_url.replace("/_local/health", "/_local/messages")
+
+    async def fetch() -> int:
+        async with aiohttp.ClientSession() as session, session.get(url) as response:
+            data = await response.json()
+            return len(data.get("messages") or [])
+
+    return asyncio.run(fetch())
+
+
+# --------------------------------------------------------------------------- report
+
+
+def machine_facts() -> Dict[str, Any]:
+    """What the figures were measured on."""
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory_gib = 0.0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory_gib = round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    from importlib.metadata import version
+
+    def program_version(argv: List[str]) -> str:
+        try:
+            result = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+            return (result.stdout or result.stderr).strip().splitlines()[0]
+        except (OSError, subprocess.SubprocessError, IndexError):
+            return "-"
+
+    nginx = find_program("nginx")
+    redis = find_program("redis-server")
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "cpu": cpu or platform.processor(),
+        "cores": os.cpu_count(),
+        "memory_gib": memory_gib,
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "rasa": version("rasa"),
+        "postgresql": program_version(["psql", "--version"]),
+        "redis": program_version([redis, "--version"]) if redis else "-",
+        "nginx": program_version([nginx, "-v"]) if nginx else "-",
+    }
+
+
+def markdown(facts: Dict[str, Any], args: argparse.Namespace,
+             results: List[Dict[str, Any]]) -> str:
+    """The report as a Markdown document."""
+    lines = [
+        "# LPSE Assist load benchmark",
+        "",
+        "Machine: " + ", ".join(f"{k} {v}" for k, v in facts.items()),
+        "",
+        f"Load: {args.phones} phones (half WhatsApp, half SMS) writing the script "
+        f"{' / '.join(SCRIPT)}; steady {args.rate:g} msg/s for {args.duration:g} s; burst: "
+        f"{args.phones} phones at once, {args.per_phone} messages each, next one as soon as "
+        f"the previous is answered; {args.retries} Twilio retries (same MessageSid). Load "
+        "generator, servers, PostgreSQL and Redis share the same machine.",
+        "",
+        "| scenario | phase | requests | answered | lost | dup | msg/s | p50 ms | p95 ms | "
+        "p99 ms | max ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for result in results:
+        for phase in result["phases"]:
+            lines.append(
+                f"| {result['scenario']} | {phase['phase']} | {phase['requests']} | "
+                f"{phase['answered']} | {phase['lost']} | {phase['duplicated']} | "
+                f"{phase['throughput']} | {phase['p50_ms']} | {phase['p95_ms']} | "
+                f"{phase['p99_ms']} | {phase['max_ms']} |"
+            )
+    lines += ["", "Scenarios:"]
+    for result in results:
+        extra = ""
+        if result.get("rest_replies") is not None:
+            extra = f"; REST messages sent by the channel: {result['rest_replies']}"
+        errors = {p["phase"]: p["errors"] for p in result["phases"] if p["errors"]}
+        steady_phase = next((p for p in result["phases"] if p["phase"] == "steady"), None)
+        if steady_phase and steady_phase["p95_by_message"]:
+            slowest = sorted(steady_phase["p95_by_message"].items(), key=lambda kv: -kv[1])[:2]
+            extra += "; steady p95 of the slowest turns: " + ", ".join(
+                f"{text!r} {ms:g} ms" for text, ms in slowest
+            )
+        lines.append(
+            f"- `{result['scenario']}`: {result['description']}. Store check: "
+            f"{result['store']['missing_in_store']} message(s) missing, "
+            f"{result['store']['stored_twice']} stored twice{extra}. Load average before: "
+            f"{result['load_average_before']}." + (f" Errors: {errors}." if errors else "")
+        )
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split(
+        "\n")[0])
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS),
+                        help=f"comma-separated, of {', '.join(SCENARIOS)}")
+    parser.add_argument("--phones", type=int, default=100)
+    parser.add_argument("--rate", type=float, default=20.0, help="steady messages per second")
+    parser.add_argument("--duration", type=float, default=30.0, help="steady phase seconds")
+    parser.add_argument("--per-phone", type=int, default=5, help="burst messages per phone")
+    parser.add_argument("--retries", type=int, default=20, help="Twilio retries to send")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench")
+    args = parser.parse_args(argv)
+    args.phones = max(1, min(args.phones, 1000))
+    args.rate = max(0.1, min(args.rate, 200.0))
+    args.duration = max(1.0, min(args.duration, 300.0))
+    args.retries = max(0, min(args.retries, 200))
+    return args
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the scenarios one after the other; print and write the report."""
+    args = parse_args(argv)
+    names = [n.strip() for n in args.scenarios.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        print(f"unknown scenario(s): {unknown}", file=sys.stderr)
+        return 2
+    facts = machine_facts()
+    results: List[Dict[str, Any]] = []
+    args.out.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="lpse-bench-"))
+    try:
+        for name in names:
+            results.append(run_scenario(scenario(name), args, workdir / name))
+            write_report(args, facts, results)  # a later failure keeps what was measured
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(markdown(facts, args, results))
+    return 0
+
+
+def write_report(
+    args: argparse.Namespace, facts: Dict[str, Any], results: List[Dict[str, Any]]
+) -> None:
+    """``report.md`` and ``report.json`` in the output directory."""
+    (args.out / "report.md").write_text(markdown(facts, args, results), encoding="utf-8")
+    (args.out / "report.json").write_text(
+        json.dumps({"machine": facts, "args": {k: str(v) for k, v in vars(args).items()},
+                    "results": results}, indent=2),
+        encoding="utf-8",
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,606 @@
+"""NLU evaluation harness (`make eval`): compares pipelines on the same data in one run.
+
+For each pipeline: k-fold cross-validation on data/nlu (stratified by intent, seeded), then one
+model trained on all of data/nlu and scored on the held-out files, which are never trained on:
+tests/nlu/heldout.yml (informal messages), the same with seeded random typos, and
+tests/nlu/public_questions.yml (real-style public questions, mostly out of scope). Training and
+parsing run in-process through Rasa's Python API (`train_nlu`, `Agent.parse_message`).
+
+Pipelines:
+- rasa-default: the pipeline Rasa 3.6 uses when config.yml has none (what `rasa init` gives);
+- ours-no-normaliser: config.yml with Rasa's WhitespaceTokenizer instead of ours;
+- ours: config.yml as it is;
+- ablations (`--ablations`): ours with spaCy's Indonesian tokenizer, ours without dense features.
+
+Run it under `flock /tmp/lpse-assist-train.lock` (the Makefile does): it trains many models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import datetime as dt
+import json
+import logging
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import yaml
+
+from eval.metrics import (
+    FALLBACK,
+    Prediction,
+    add_typos,
+    choose_thresholds,
+    score,
+    stratified_folds,
+    threshold_grid,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+logger = logging.getLogger(__name__)
+
+OUR_TOKENIZER = "lpse_assist.nlu.tokenizer.NormalizingTokenizer"
+DENSE_FEATURIZER = "lpse_assist.nlu.sentence_encoder.SentenceEncoderFeaturizer"
+THRESHOLDS = [round(0.2 + 0.05 * i, 2) for i in range(14)]  # 0.20 .. 0.85
+AMBIGUITIES = [0.0, 0.05, 0.1, 0.15, 0.2]
+
+Example = Tuple[str, str]  # (text, intent)
+
+
+@dataclass
+class PipelineResult:
+    """Predictions and timings of one pipeline."""
+
+    name: str
+    description: str
+    threshold: float
+    ambiguity: float
+    fold_train_seconds: List[float] = field(default_factory=list)
+    full_train_seconds: float = 0.0
+    parse_ms: List[float] = field(default_factory=list)
+    predictions: Dict[str, List[Prediction]] = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def load_examples(path: Path) -> List[Example]:
+    """(text, intent) of every NLU example under `path` (file or folder)."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    data = load_data(str(path))
+    return [
+        (m.get("text"), m.get("intent"))
+        for m in data.intent_examples
+        if m.get("text") and m.get("intent")
+    ]
+
+
+def write_training_data(examples: Sequence[Example], source: Path, target: Path) -> None:
+    """Write `examples` as Rasa YAML, keeping `source`'s lookup tables and regexes."""
+    from rasa.shared.nlu.training_data.loading import load_data
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    full = load_data(str(source))
+    data = TrainingData(
+        training_examples=[Message.build(text=text, intent=intent) for text, intent in examples],
+        entity_synonyms=full.entity_synonyms,
+        regex_features=full.regex_features,
+        lookup_tables=full.lookup_tables,
+    )
+    target.write_text(data.nlu_as_yaml(), encoding="utf-8")
+
+
+# ----------------------------------------------------------------------------- pipelines
+
+
+def rasa_default_pipeline() -> List[Dict[str, Any]]:
+    """The pipeline Rasa 3.6 fills in when config.yml has none (as after `rasa init`)."""
+    import rasa.engine.recipes.default_recipe as recipe_module
+
+    path = Path(recipe_module.__file__).parent / "config_files" / "default_config.yml"
+    return list(yaml.safe_load(path.read_text(encoding="utf-8"))["pipeline"])
+
+
+def without_normaliser(pipeline: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """`pipeline` with Rasa's WhitespaceTokenizer in place of ours."""
+    return [
+        {"name": "WhitespaceTokenizer"} if step["name"] == OUR_TOKENIZER else dict(step)
+        for step in pipeline
+    ]
+
+
+def with_spacy_tokens(pipeline: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """`pipeline` whose tokenizer splits words with spacy.blank("id") before normalising."""
+    return [
+        {**step, "base_tokenizer": "spacy"} if step["name"] == OUR_TOKENIZER else dict(step)
+        for step in pipeline
+    ]
+
+
+def without_dense(pipeline: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """`pipeline` without the sentence-encoder featurizer (sparse features only)."""
+    return [dict(step) for step in pipeline if step["name"] != DENSE_FEATURIZER]
+
+
+def fallback_thresholds(pipeline: Sequence[Dict[str, Any]]) -> Tuple[float, float]:
+    """The FallbackClassifier's threshold and ambiguity threshold (Rasa's defaults if absent)."""
+    for step in pipeline:
+        if step["name"] == "FallbackClassifier":
+            return float(step.get("threshold", 0.3)), float(step.get("ambiguity_threshold", 0.1))
+    return 0.0, 0.0
+
+
+def pipelines(
+    ablations: bool, config: Path = ROOT / "config.yml"
+) -> List[Tuple[str, str, List[Dict[str, Any]]]]:
+    """(name, description, pipeline) of every pipeline to compare; ours comes from `config`."""
+    ours = yaml.safe_load(config.read_text(encoding="utf-8"))["pipeline"]
+    result = [
+        ("rasa-default", "Rasa 3.6 default pipeline (`rasa init`)", rasa_default_pipeline()),
+        ("ours-no-normaliser", "config.yml with WhitespaceTokenizer", without_normaliser(ours)),
+        ("ours", "config.yml", ours),
+    ]
+    if ablations:
+        result += [
+            ("ours-spacy-tokens", "config.yml, spaCy `id` tokenizer under the normaliser",
+             with_spacy_tokens(ours)),
+            ("ours-no-dense", "config.yml without the sentence-encoder features",
+             without_dense(ours)),
+        ]
+    return result
+
+
+# ----------------------------------------------------------------------------- train + parse
+
+
+def train(
+    pipeline: List[Dict[str, Any]], examples: Sequence[Example], workdir: Path
+) -> Tuple[Any, float]:
+    """Train an NLU model on `examples` in-process; returns (agent, seconds)."""
+    from rasa.core.agent import Agent
+    from rasa.model_training import train_nlu
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    config["pipeline"] = copy.deepcopy(pipeline)
+    config_path = workdir / "config.yml"
+    config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    data_path = workdir / "nlu.yml"
+    write_training_data(examples, ROOT / "data" / "nlu", data_path)
+    started = time.perf_counter()
+    model = train_nlu(
+        str(config_path), str(data_path), str(workdir / "models"), fixed_model_name="m"
+    )
+    seconds = time.perf_counter() - started
+    if model is None:
+        raise RuntimeError(f"training failed in {workdir}")
+    return Agent.load(model), seconds
+
+
+def parse_all(
+    agent: Any, examples: Sequence[Example], timings: Optional[List[float]] = None
+) -> List[Prediction]:
+    """Parse every text; keep the ranking before the fallback rule."""
+    loop = asyncio.new_event_loop()
+    try:
+        predictions = []
+        for text, gold in examples:
+            started = time.perf_counter()
+            result = loop.run_until_complete(agent.parse_message(text))
+            if timings is not None:
+                timings.append((time.perf_counter() - started) * 1000)
+            ranking = [r for r in result.get("intent_ranking") or [] if r.get("name") != FALLBACK]
+            if not ranking:
+                ranking = [result["intent"]]
+            predictions.append(
+                Prediction(
+                    text=text,
+                    gold=gold,
+                    top=ranking[0]["name"],
+                    top_confidence=float(ranking[0].get("confidence") or 0.0),
+                    second_confidence=(
+                        float(ranking[1].get("confidence") or 0.0) if len(ranking) > 1 else 0.0
+                    ),
+                )
+            )
+        return predictions
+    finally:
+        loop.close()
+
+
+def evaluate_pipeline(
+    name: str,
+    description: str,
+    pipeline: List[Dict[str, Any]],
+    training: Sequence[Example],
+    tests: Dict[str, Sequence[Example]],
+    folds: int,
+    seed: int,
+    workdir: Path,
+) -> PipelineResult:
+    """Cross-validate `pipeline`, then train on everything and parse the held-out sets."""
+    threshold, ambiguity = fallback_thresholds(pipeline)
+    result = PipelineResult(name, description, threshold, ambiguity)
+    out_of_fold: List[Prediction] = []
+    for fold, test_indices in enumerate(stratified_folds(training, folds, seed)):
+        held = set(test_indices)
+        train_part = [e for i, e in enumerate(training) if i not in held]
+        test_part = [training[i] for i in test_indices]
+        agent, seconds = train(pipeline, train_part, workdir / f"{name}-fold{fold}")
+        result.fold_train_seconds.append(seconds)
+        out_of_fold.extend(parse_all(agent, test_part))
+        print(f"[{name}] fold {fold + 1}/{folds}: trained in {seconds:.0f}s", flush=True)
+    result.predictions["cv"] = out_of_fold
+    agent, seconds = train(pipeline, training, workdir / f"{name}-full")
+    result.full_train_seconds = seconds
+    parse_all(agent, list(tests.values())[0][:20])  # warm-up, not timed
+    for set_name, examples in tests.items():
+        result.predictions[set_name] = parse_all(agent, examples, result.parse_ms)
+    print(f"[{name}] full model trained in {seconds:.0f}s", flush=True)
+    return result
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def machine() -> Dict[str, str]:
+    """What the figures were measured on."""
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import rasa
+
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "config.yml", "data", "lpse_assist/nlu",
+             "tests/nlu"],
+            cwd=ROOT, capture_output=True, text=True,
+        ).stdout.strip()
+    except OSError:
+        commit, dirty = "unknown", ""
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return {
+        "date": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        "cpu": cpu,
+        "nproc": str(os.cpu_count()),
+        "load average at start": f"{load:.2f}",
+        "python": platform.python_version(),
+        "rasa": rasa.__version__,
+        "git": commit + (" (with uncommitted NLU changes)" if dirty else ""),
+    }
+
+
+def pct(value: float) -> str:
+    """0.9512 -> 0.951."""
+    return f"{value:.3f}"
+
+
+def median(values: Sequence[float]) -> float:
+    """Median of a non-empty sequence (0 if empty)."""
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    index = min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered) + 0.5)) - 1))
+    return ordered[index]
+
+
+SET_TITLES = {
+    "cv": "k-fold CV on data/nlu",
+    "heldout": "held-out informal (tests/nlu/heldout.yml)",
+    "heldout-typos": "held-out with random typos",
+    "public": "public questions (tests/nlu/public_questions.yml)",
+}
+
+
+def render_report(
+    results: Sequence[PipelineResult],
+    info: Dict[str, str],
+    folds: int,
+    seed: int,
+    sizes: Dict[str, int],
+    notes: str,
+) -> str:
+    """The markdown report."""
+    lines: List[str] = ["# NLU evaluation report", ""]
+    lines.append("Generated by `make eval` (`eval/run.py`); do not edit by hand.")
+    lines.append("")
+    for key, value in info.items():
+        lines.append(f"- {key}: {value}")
+    lines.append(f"- folds: {folds} (stratified by intent, seed {seed}); typo seed {seed}")
+    lines.append(
+        "- data: " + ", ".join(f"{SET_TITLES.get(k, k)}: {v} examples" for k, v in sizes.items())
+    )
+    lines.append("")
+    lines.append(
+        "Scoring: an out-of-scope message counts as right when it gets `out_of_scope` or the "
+        "fallback (`nlu_fallback`); an in-scope message that gets the fallback counts as wrong. "
+        "OOS false-accept = share of out-of-scope messages that got an in-scope intent (the bot "
+        "would answer them wrongly). Each pipeline uses its own FallbackClassifier thresholds."
+    )
+    lines.append("")
+    lines.append("## Headline figures")
+    lines.append("")
+    lines.append(
+        "| pipeline | data | accuracy | macro-F1 | OOS false-accept | in-scope fallback |"
+    )
+    lines.append("|---|---|---|---|---|---|")
+    for result in results:
+        for set_name, predictions in result.predictions.items():
+            s = score(predictions, result.threshold, result.ambiguity)
+            lines.append(
+                f"| {result.name} | {SET_TITLES.get(set_name, set_name)} | {pct(s.accuracy)} | "
+                f"{pct(s.macro_f1)} | {pct(s.oos_false_accept)} ({s.oos_n}) | "
+                f"{pct(s.in_scope_fallback)} |"
+            )
+    lines.append("")
+    lines.append("## Speed (this harness, in-process)")
+    lines.append("")
+    lines.append(
+        "| pipeline | fallback threshold / ambiguity | NLU train per fold (s) "
+        "| NLU train, all data (s) | parse p50 (ms) | parse p95 (ms) |"
+    )
+    lines.append("|---|---|---|---|---|---|")
+    for result in results:
+        lines.append(
+            f"| {result.name} | {result.threshold} / {result.ambiguity} | "
+            f"{median(result.fold_train_seconds):.0f} | {result.full_train_seconds:.0f} | "
+            f"{median(result.parse_ms):.1f} | {percentile(result.parse_ms, 95):.1f} |"
+        )
+    lines.append("")
+    lines.append(
+        "Full `rasa train` (NLU + dialogue policies) and parse latency on the trained model: "
+        "`bench/nlu_speed.py`."
+    )
+    lines.append("")
+    ours = next((r for r in results if r.name == "ours"), None)
+    if ours is not None:
+        lines.extend(threshold_section(ours))
+        lines.extend(per_intent_section(ours, "heldout"))
+    lines.append("## Confusions (gold -> predicted, count)")
+    lines.append("")
+    for result in results:
+        for set_name in ("heldout", "public", "cv"):
+            if set_name not in result.predictions:
+                continue
+            s = score(result.predictions[set_name], result.threshold, result.ambiguity)
+            shown = ", ".join(f"{g} -> {p} ({c})" for g, p, c in s.confusions[:12]) or "none"
+            more = f" … and {len(s.confusions) - 12} more pairs" if len(s.confusions) > 12 else ""
+            lines.append(f"- **{result.name}**, {SET_TITLES[set_name]}: {shown}{more}")
+    lines.append("")
+    if ours is not None:
+        lines.extend(errors_section(ours))
+    if notes:
+        lines.append(notes.strip())
+        lines.append("")
+    return "\n".join(lines)
+
+
+def threshold_section(ours: PipelineResult) -> List[str]:
+    """Trade-off table of fallback thresholds, chosen on CV predictions only."""
+    grid = threshold_grid(ours.predictions["cv"], THRESHOLDS, AMBIGUITIES)
+    best_t, best_a, _ = choose_thresholds(grid)
+    lines = ["## Fallback thresholds (ours)", ""]
+    lines.append(
+        "Chosen on the cross-validation predictions only (best macro-F1, then accuracy, then "
+        "fewer OOS false accepts, then fewer in-scope fallbacks); the held-out columns show "
+        "what each choice does on data "
+        f"that played no part in the choice. Best on CV: threshold **{best_t}**, ambiguity "
+        f"**{best_a}**; config.yml has {ours.threshold} / {ours.ambiguity}."
+    )
+    lines.append("")
+    lines.append(
+        "| threshold | ambiguity | CV acc | CV macro-F1 | CV OOS false-accept "
+        "| CV in-scope fallback | held-out acc | public acc | public OOS false-accept |"
+    )
+    lines.append("|---|---|---|---|---|---|---|---|---|")
+    for threshold, ambiguity, cv in grid:
+        if ambiguity not in (0.0, 0.1, 0.2) and (threshold, ambiguity) != (best_t, best_a):
+            continue
+        held = score(ours.predictions.get("heldout", []), threshold, ambiguity)
+        public = score(ours.predictions.get("public", []), threshold, ambiguity)
+        mark = " **←**" if (threshold, ambiguity) == (ours.threshold, ours.ambiguity) else ""
+        lines.append(
+            f"| {threshold}{mark} | {ambiguity} | {pct(cv.accuracy)} | {pct(cv.macro_f1)} | "
+            f"{pct(cv.oos_false_accept)} | {pct(cv.in_scope_fallback)} | {pct(held.accuracy)} | "
+            f"{pct(public.accuracy)} | {pct(public.oos_false_accept)} |"
+        )
+    lines.append("")
+    lines.append("**←** marks the thresholds in config.yml.")
+    lines.append("")
+    return lines
+
+
+def per_intent_section(result: PipelineResult, set_name: str) -> List[str]:
+    """Precision/recall/F1 per intent for one data set."""
+    s = score(result.predictions[set_name], result.threshold, result.ambiguity)
+    lines = [f"## Per intent: {result.name}, {SET_TITLES[set_name]}", ""]
+    lines.append("| intent | precision | recall | F1 | support |")
+    lines.append("|---|---|---|---|---|")
+    for intent, (p, r, f1, n) in s.per_intent.items():
+        lines.append(f"| {intent} | {pct(p)} | {pct(r)} | {pct(f1)} | {n} |")
+    lines.append("")
+    return lines
+
+
+def errors_section(result: PipelineResult) -> List[str]:
+    """Every held-out and public message that ours gets wrong (they are few, and telling)."""
+    lines = ["## Messages ours gets wrong (held-out and public)", ""]
+    for set_name in ("heldout", "public", "heldout-typos"):
+        wrong = []
+        for p in result.predictions.get(set_name, []):
+            label = p.label(result.threshold, result.ambiguity)
+            scored = "out_of_scope" if label == FALLBACK else label
+            if scored != p.gold:
+                wrong.append(f"- `{p.text}` — {p.gold} → {label} ({p.top} {p.top_confidence:.2f})")
+        lines.append(f"**{SET_TITLES[set_name]}**: {len(wrong)} wrong")
+        lines.append("")
+        lines.extend(wrong[:40])
+        if len(wrong) > 40:
+            lines.append(f"- … {len(wrong) - 40} more")
+        lines.append("")
+    return lines
+
+
+def print_summary(results: Sequence[PipelineResult]) -> None:
+    """Headline figures on stdout."""
+    print()
+    print(f"{'pipeline':<20} {'data':<14} {'acc':>6} {'macroF1':>8} {'OOS-FA':>7} {'fallbk':>7}")
+    for result in results:
+        for set_name, predictions in result.predictions.items():
+            s = score(predictions, result.threshold, result.ambiguity)
+            print(
+                f"{result.name:<20} {set_name:<14} {s.accuracy:6.3f} {s.macro_f1:8.3f} "
+                f"{s.oos_false_accept:7.3f} {s.in_scope_fallback:7.3f}"
+            )
+        print(
+            f"{result.name:<20} train/fold {median(result.fold_train_seconds):.0f}s, "
+            f"parse p50 {median(result.parse_ms):.1f} ms"
+        )
+    ours = next((r for r in results if r.name == "ours"), None)
+    if ours is not None:
+        t, a, s = choose_thresholds(threshold_grid(ours.predictions["cv"], THRESHOLDS, AMBIGUITIES))
+        print(f"\nthresholds best on CV for ours: {t} / {a} (CV macro-F1 {s.macro_f1:.3f}); "
+              f"config.yml: {ours.threshold} / {ours.ambiguity}")
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def quiet_logs() -> None:
+    """Rasa and TensorFlow log every training step at INFO; keep warnings only."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for name in ("rasa", "tensorflow", "absl", "matplotlib"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    # Rasa's structlog events (one per parsed message, with its text) print at DEBUG unless
+    # structlog is configured; filter them by the stdlib levels set above.
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the comparison and write the report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--only", nargs="*", help="pipeline names to run (default: all)")
+    parser.add_argument("--ablations", action="store_true", help="also ablations of ours")
+    parser.add_argument(
+        "--config", default=str(ROOT / "config.yml"),
+        help="config whose pipeline is 'ours' (to try a change before editing config.yml)",
+    )
+    parser.add_argument("--report", default=str(ROOT / "docs" / "nlu-report.md"))
+    parser.add_argument("--notes", default=str(ROOT / "eval" / "report_notes.md"))
+    parser.add_argument(
+        "--json", default=str(ROOT / "results" / "nlu-eval.json"),
+        help="where to keep all predictions and timings",
+    )
+    parser.add_argument(
+        "--rescore", action="store_true",
+        help="no training: re-render the report from --json with the thresholds now in "
+        "config.yml (predictions before the fallback rule do not depend on them)",
+    )
+    args = parser.parse_args(argv)
+    quiet_logs()
+    if args.rescore:
+        return rescore(Path(args.json), Path(args.report), Path(args.notes))
+
+    training = load_examples(ROOT / "data" / "nlu")
+    heldout = load_examples(ROOT / "tests" / "nlu" / "heldout.yml")
+    public = load_examples(ROOT / "tests" / "nlu" / "public_questions.yml")
+    tests: Dict[str, Sequence[Example]] = {
+        "heldout": heldout,
+        "heldout-typos": [
+            (add_typos(text, f"{args.seed}:{text}"), intent) for text, intent in heldout
+        ],
+        "public": public,
+    }
+    sizes = {"cv": len(training), **{k: len(v) for k, v in tests.items()}}
+    info = machine()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="lpse-eval-") as tmp:
+        for name, description, pipeline in pipelines(args.ablations, Path(args.config)):
+            if args.only and name not in args.only:
+                continue
+            results.append(
+                evaluate_pipeline(
+                    name, description, pipeline, training, tests, args.folds, args.seed,
+                    Path(tmp),
+                )
+            )
+    print_summary(results)
+    notes_path = Path(args.notes)
+    notes = notes_path.read_text(encoding="utf-8") if notes_path.exists() else ""
+    report = render_report(results, info, args.folds, args.seed, sizes, notes)
+    Path(args.report).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.report).write_text(report + "\n", encoding="utf-8")
+    print(f"\nreport: {args.report}")
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    saved = {
+        "info": info, "folds": args.folds, "seed": args.seed, "sizes": sizes,
+        "results": [
+            {**asdict(r), "predictions": {k: [asdict(p) for p in v]
+                                          for k, v in r.predictions.items()}}
+            for r in results
+        ],
+    }
+    Path(args.json).write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")
+    return 0
+
+
+def rescore(saved_path: Path, report_path: Path, notes_path: Path) -> int:
+    """Re-render the report from saved predictions with config.yml's current thresholds."""
+    saved = json.loads(saved_path.read_text(encoding="utf-8"))
+    current = {name: fallback_thresholds(pipeline) for name, _, pipeline in pipelines(True)}
+    results = []
+    for raw in saved["results"]:
+        result = PipelineResult(**{**raw, "predictions": {}})
+        result.threshold, result.ambiguity = current.get(
+            result.name, (result.threshold, result.ambiguity)
+        )
+        result.predictions = {
+            k: [Prediction(**p) for p in v] for k, v in raw["predictions"].items()
+        }
+        results.append(result)
+    print_summary(results)
+    info = {**saved["info"], "re-scored": dt.datetime.now().astimezone().strftime(
+        "%Y-%m-%d %H:%M %Z") + " with config.yml's thresholds (no retraining)"}
+    notes = notes_path.read_text(encoding="utf-8") if notes_path.exists() else ""
+    report = render_report(results, info, saved["folds"], saved["seed"], saved["sizes"], notes)
+    report_path.write_text(report + "\n", encoding="utf-8")
+    print(f"\nreport: {report_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""The normaliser maps informal spellings to standard words and leaves domain words alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lpse_assist.nlu.normalizer import Normalizer, collapse_elongation, load_terms
+
+
+@pytest.fixture(scope="module")
+def normalizer() -> Normalizer:
+    return Normalizer.from_files()
+
+
+@pytest.mark.parametrize(
+    ("informal", "standard"),
+    [
+        ("sy gk bs login pw slh trs", "saya tidak bisa login password salah terus"),
+        ("knp data tdk tersinkron", "kenapa data tidak tersinkronisasi"),
+        ("ppk dirotasi hrs daftar ulang ga", "ppk dirotasi harus daftar ulang tidak"),
+        ("integrasi sikap eror", "integrasi sikap error"),
+        ("tolongggg gabisa login", "tolong tidak bisa login"),
+        ("muncul java script error", "muncul javascript error"),
+        ("js error", "javascript error"),
+        ("lupa pswd", "lupa password"),
+        ("pass salah", "password salah"),
+        ("nggak bisa log in", "tidak bisa login"),
+        ("uid lupa", "user id lupa"),
+        ("lupapassword", "lupa password"),
+        ("masuk2", "masuk masuk"),
+        ("kl lupa kata sandi gmn", "kalau lupa password bagaimana"),
+    ],
+)
+def test_informal_spellings_become_standard(
+    normalizer: Normalizer, informal: str, standard: str
+) -> None:
+    assert normalizer.normalize(informal).lower() == standard
+
+
+@pytest.mark.parametrize(
+    "text",
+    # Domain acronyms and English words that the general slang lexicon would rewrite
+    # (sk -> suka, spt -> seperti, to -> tapi, pu -> punya).
+    ["sk ppk baru", "spt tahunan", "go to login page", "dinas pu", "lpse spse sikap pokja"],
+)
+def test_protected_words_are_kept(normalizer: Normalizer, text: str) -> None:
+    assert normalizer.normalize(text) == text
+
+
+def test_double_letters_are_kept() -> None:
+    assert collapse_elongation("maaf saat tunggu") == "maaf saat tunggu"
+    assert collapse_elongation("halooo") == "halo"
+
+
+def test_unchanged_words_keep_their_case(normalizer: Normalizer) -> None:
+    assert normalizer.normalize("Login SPSE gk bisa") == "Login SPSE tidak bisa"
+
+
+def test_word_indices_point_back_to_the_input(normalizer: Normalizer) -> None:
+    words = ["gabisa", "java", "script", "kak"]
+    assert normalizer.normalize_words(words) == [
+        ("tidak", 0, 0),
+        ("bisa", 0, 0),
+        ("javascript", 1, 2),
+        ("kak", 3, 3),
+    ]
+
+
+def test_trainers_can_extend_the_terms(tmp_path: Path) -> None:
+    terms = tmp_path / "terms.yml"
+    terms.write_text(
+        "replace:\n  penawaran: [pnwrn]\n  kirim penawaran: [upload bid]\nprotect: [bs]\n",
+        encoding="utf-8",
+    )
+    custom = Normalizer.from_files(str(terms))
+    assert custom.normalize("pnwrn gagal") == "penawaran gagal"
+    assert custom.normalize("upload bid gagal") == "kirim penawaran gagal"
+    # Protected words win over the slang lexicon (which maps bs -> bisa).
+    assert custom.normalize("bs") == "bs"
+
+
+def test_terms_file_rejects_too_long_variants(tmp_path: Path) -> None:
+    terms = tmp_path / "terms.yml"
+    terms.write_text("replace:\n  x: [a b c d]\n", encoding="utf-8")
+    with pytest.raises(ValueError):
+        load_terms(terms)
+
+
+def test_shipped_terms_have_no_conflicting_variants() -> None:
+    """A variant listed under two standard forms would silently take the last one."""
+    import yaml
+
+    from lpse_assist.nlu.normalizer import DEFAULT_TERMS_FILE
+
+    raw = yaml.safe_load(DEFAULT_TERMS_FILE.read_text(encoding="utf-8"))
+    seen: dict = {}
+    for standard, variants in raw["replace"].items():
+        for variant in variants:
+            assert variant not in seen, f"{variant}: {seen.get(variant)} and {standard}"
+            seen[variant] = standard
