@@ -498,6 +498,9 @@ def quiet_logs() -> None:
     """Rasa and TensorFlow log every training step at INFO; keep warnings only."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    # No training cache: every fold trains from scratch, so the timings are real and a
+    # repeated run cannot reuse a model trained on other data.
+    os.environ["RASA_MAX_CACHE_SIZE"] = "0"
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for name in ("rasa", "tensorflow", "absl", "matplotlib"):
         logging.getLogger(name).setLevel(logging.ERROR)

@@ -286,20 +286,31 @@ class Topology:
                 "RASA_TELEMETRY_ENABLED": "false",
                 "TF_CPP_MIN_LOG_LEVEL": "2",
                 "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.action_port}/webhook",
-                "POSTGRES_HOST": "127.0.0.1",
-                "POSTGRES_PORT": str(self.postgres_port),
-                "POSTGRES_DB": self.db_name,
-                "POSTGRES_USER": self.db_user,
-                "POSTGRES_PASSWORD": self.db_password,
-                "REDIS_HOST": "127.0.0.1",
-                "REDIS_PORT": str(self.redis_port),
-                "REDIS_PASSWORD": self.redis_password,
-                "REDIS_DB": "1",
                 "TRACKER_DB": str(self.workdir / "tracker.db"),
                 # One Sanic worker per replica: the replicas are the unit of scale here.
                 "SANIC_WORKERS": "1",
             }
         )
+        for name in ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER",
+                     "POSTGRES_PASSWORD", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD",
+                     "REDIS_DB"):
+            env.pop(name, None)  # whatever the calling shell had: never another server's
+        if self.with_stores:
+            # Without them the action server keeps its tickets in SQLite (TRACKER_DB), as
+            # in the embedded default.
+            env.update(
+                {
+                    "POSTGRES_HOST": "127.0.0.1",
+                    "POSTGRES_PORT": str(self.postgres_port),
+                    "POSTGRES_DB": self.db_name,
+                    "POSTGRES_USER": self.db_user,
+                    "POSTGRES_PASSWORD": self.db_password,
+                    "REDIS_HOST": "127.0.0.1",
+                    "REDIS_PORT": str(self.redis_port),
+                    "REDIS_PASSWORD": self.redis_password,
+                    "REDIS_DB": "1",
+                }
+            )
         env.update(self.extra_env)
         return env
 
