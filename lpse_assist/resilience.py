@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
@@ -42,6 +41,7 @@ from rasa.shared.core.events import Event
 from rasa.utils.endpoints import EndpointConfig
 
 from lpse_assist.privacy import mask_phone
+from lpse_assist.settings import resilience_settings
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,6 @@ SERVICE_UNAVAILABLE_RESPONSE = "utter_service_unavailable"
 # Shown when even the contacts cannot be built (contacts.yml broken and actions/ missing):
 # LPSE Support needs no configuration.
 MINIMAL_CONTACT_RESPONSE = "utter_contact_lpse_support"
-DEFAULT_ACTION_SERVER_TIMEOUT = 10.0
 # Set on the wrapper so that a second ResilientNLG (model reload) does not wrap it again.
 _MARKER = "_lpse_resilient"
 
@@ -57,16 +56,8 @@ RunFunction = Callable[..., Awaitable[List[Event]]]
 
 
 def action_server_timeout() -> float:
-    """``ACTION_SERVER_TIMEOUT`` in seconds (default 10, at least 1)."""
-    raw = os.environ.get("ACTION_SERVER_TIMEOUT", "").strip()
-    try:
-        value = float(raw) if raw else DEFAULT_ACTION_SERVER_TIMEOUT
-    except ValueError:
-        # A typo must not stop the bot; the default is safe.
-        logger.warning("ACTION_SERVER_TIMEOUT=%r is not a number; using %s s.", raw,
-                       DEFAULT_ACTION_SERVER_TIMEOUT)
-        value = DEFAULT_ACTION_SERVER_TIMEOUT
-    return max(1.0, value)
+    """Seconds a turn waits for the action server (``ACTION_SERVER_TIMEOUT``, default 10)."""
+    return resilience_settings().action_server_timeout
 
 
 def fallback_messages() -> List[Dict[str, Any]]:

@@ -182,6 +182,20 @@ def simulator_settings() -> SimulatorSettings:
     )
 
 
+@dataclass(frozen=True)
+class ResilienceSettings:
+    """How long a turn waits for the action server before the user gets the contacts."""
+
+    action_server_timeout: float
+
+
+@lru_cache(maxsize=1)
+def resilience_settings() -> ResilienceSettings:
+    """``ACTION_SERVER_TIMEOUT`` in seconds (default 10, at least 1): below Twilio's 15 s."""
+    timeout = _env_float("ACTION_SERVER_TIMEOUT", 10.0)
+    return ResilienceSettings(action_server_timeout=max(1.0, timeout))
+
+
 def reset_settings_cache() -> None:
     """Forget cached settings so the next call reads the environment again (tests only)."""
     for loader in (
@@ -190,5 +204,6 @@ def reset_settings_cache() -> None:
         tracker_db_settings,
         ticket_settings,
         simulator_settings,
+        resilience_settings,
     ):
         loader.cache_clear()

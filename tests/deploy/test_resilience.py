@@ -28,6 +28,7 @@ from rasa.utils.endpoints import EndpointConfig
 
 from lpse_assist import resilience
 from lpse_assist.resilience import SERVICE_UNAVAILABLE_RESPONSE, ResilientNLG
+from lpse_assist.settings import reset_settings_cache
 from tests.deploy.topology import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,6 +157,7 @@ async def test_hung_action_server_answers_after_the_timeout(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("ACTION_SERVER_TIMEOUT", "1")
+    reset_settings_cache()
     release = asyncio.Event()
 
     async def hang(_: web.Request) -> web.Response:
@@ -163,8 +165,12 @@ async def test_hung_action_server_answers_after_the_timeout(
         return web.json_response({"events": [], "responses": []})
 
     url = await action_server(hang)
-    said = texts(await asyncio.wait_for(run(url, nlg, domain), timeout=20))
-    release.set()
+    try:
+        said = texts(await asyncio.wait_for(run(url, nlg, domain), timeout=20))
+    finally:
+        release.set()
+        monkeypatch.delenv("ACTION_SERVER_TIMEOUT")
+        reset_settings_cache()
     assert said[0] == default_text(domain, SERVICE_UNAVAILABLE_RESPONSE)
 
 
