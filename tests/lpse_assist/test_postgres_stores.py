@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,15 +33,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[Topology]:
+    workdir = Path(tempfile.mkdtemp(prefix="lpse-pg-tickets-"))
     try:
-        topology = Topology(Path(tempfile.mkdtemp(prefix="lpse-pg-tickets-")), replicas=0)
+        topology = Topology(workdir, replicas=0)
     except MissingBinariesError as error:
+        shutil.rmtree(workdir, ignore_errors=True)
         pytest.skip(str(error))
     topology.start_postgres()
     try:
         yield topology
     finally:
         topology.stop_postgres()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture()
