@@ -49,7 +49,7 @@ def story_files() -> List[Path]:
     )
 
 
-def tested_story_files() -> List[Path]:
+def story_test_files() -> List[Path]:
     return sorted((ROOT / "tests" / "stories").glob("test_*.yml"))
 
 
@@ -80,7 +80,7 @@ def custom_action_names() -> Set[str]:
 
 def test_every_action_in_stories_rules_and_tests_exists(domain: Dict[str, Any]) -> None:
     known = set(domain["responses"]) | set(domain["actions"]) | RASA_DEFAULT_ACTIONS
-    used = actions_in(story_files() + tested_story_files())
+    used = actions_in(story_files() + story_test_files())
     assert used - known == set()
 
 
@@ -139,14 +139,14 @@ def test_unclear_problems_get_a_question_with_choices(
 
 
 def test_every_rule_and_story_file_has_a_test_story_file() -> None:
-    tested = {path.name.removeprefix("test_") for path in tested_story_files()}
+    tested = {path.name.removeprefix("test_") for path in story_test_files()}
     for path in story_files():
         assert path.name in tested, f"{path.relative_to(ROOT)} has no test story file"
 
 
 def test_every_action_is_exercised_by_a_test_story(domain: Dict[str, Any]) -> None:
     in_rules = actions_in(story_files())
-    in_tests = actions_in(tested_story_files())
+    in_tests = actions_in(story_test_files())
     assert in_rules - in_tests == set()
 
 
