@@ -46,6 +46,7 @@ from urllib.parse import urlencode
 import aiohttp
 from twilio.request_validator import RequestValidator
 
+from bench.machine import cpu_model
 from tests.deploy.topology import (
     DEV_TWILIO_ENV,
     ROOT,
@@ -537,14 +538,7 @@ def rest_reply_count(standin: Process) -> int:
 
 def machine_facts() -> Dict[str, Any]:
     """What the figures were measured on."""
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model(default="")
     memory_gib = 0.0
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():

@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List
 
+from bench.machine import cpu_model
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -175,9 +177,7 @@ def main() -> int:
             print(done.stdout, done.stderr)
             return 1
         print(done.stdout.strip())
-    cpu = next((line.split(":", 1)[1].strip() for line in
-                Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = cpu_model(default=platform.processor())
     print(f"make review on {args.conversations} conversations: best {min(times):.2f} s, "
           f"median {sorted(times)[len(times) // 2]:.2f} s over {len(times)} runs "
           f"(whole command incl. Python start-up; {os.cpu_count()} cores, {cpu}, "

@@ -35,6 +35,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
+from bench.machine import cpu_model
 from eval.metrics import (
     FALLBACK,
     Prediction,
@@ -256,14 +257,7 @@ def evaluate_pipeline(
 
 def machine() -> Dict[str, str]:
     """What the figures were measured on."""
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     import rasa
 
     try:

@@ -1,8 +1,8 @@
 """Send messages with Twilio's REST API from async code, without loading Rasa.
 
-The Twilio channel (``lpse_assist.channels.twilio.TwilioRestSender``) sends the SMS fallback
-the same way; this light copy serves processes that must not import Rasa's channel stack
-(the action server sends helpdesk notifications with it). Same behaviour: real twilio
+One sender for the whole project: the Twilio channel sends the SMS fallback with it and the
+action server the helpdesk notifications; it imports nothing of Rasa's channel stack, so the
+action server stays light. Real twilio
 client on its async HTTP client, a timeout per attempt, bounded retries with back-off on
 server errors, rate limits, timeouts and network errors; ``TWILIO_API_BASE_URL`` points it
 at the local stand-in.
