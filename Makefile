@@ -90,8 +90,8 @@ clean:
 # --- eval (issue 4) ---
 .PHONY: eval bench-nlu
 # NLU evaluation (eval/run.py): Rasa's default pipeline vs ours without the normaliser vs ours
-# (+ ablations), k-fold CV and the held-out files; writes docs/nlu-report.md. Trains ~20 models
-# (about 30-40 min on 2 cores), one at a time behind the training lock.
+# (+ ablations), 5-fold CV and the held-out files; writes docs/nlu-report.md. Trains 36 models
+# (about an hour on 2 cores), one at a time behind the training lock.
 eval: $(STAMP)
 	flock /tmp/lpse-assist-train.lock $(PY) -m eval.run --ablations
 

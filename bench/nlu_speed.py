@@ -4,9 +4,9 @@
 
 Trains the whole assistant (NLU + dialogue policies) from scratch with Rasa's training cache
 turned off, as `rasa train` would on a fresh checkout, then loads the trained model in-process
-(`rasa.core.agent.Agent`) and times `agent.parse_message` on every held-out message (after a
-warm-up). Prints the machine it ran on. A benchmark, never a unit test: figures depend on the
-machine and on what else runs on it (the load average is printed too).
+(`rasa.core.agent.Agent`) and times `agent.parse_message` on every message of the harness's
+held-out sets (after a warm-up). Prints the machine it ran on. A benchmark, never a unit test:
+figures depend on the machine and on what else runs on it (the load average is printed too).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import List, Optional, Sequence
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from eval.run import load_examples, machine, median, percentile, quiet_logs  # noqa: E402
+from eval.run import load_test_sets, machine, median, percentile, quiet_logs  # noqa: E402
 
 TARGET_TRAIN_SECONDS = 180.0
 TARGET_PARSE_P50_MS = 20.0
@@ -82,8 +82,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     info = machine()
     print("machine: " + "; ".join(f"{k} {v}" for k, v in info.items()))
-    texts = [text for text, _ in load_examples(ROOT / "tests" / "nlu" / "heldout.yml")]
-    texts += [text for text, _ in load_examples(ROOT / "tests" / "nlu" / "public_questions.yml")]
+    # Every held-out message, the typo copies included (they take the spelling corrector's path).
+    texts = [text for examples in load_test_sets(42).values() for text, _ in examples]
     with tempfile.TemporaryDirectory(prefix="lpse-bench-") as tmp:
         if args.model:
             model = Path(args.model)

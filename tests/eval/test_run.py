@@ -1,0 +1,113 @@
+"""The harness compares the right pipelines, on the right sets, and reports the goals honestly."""
+
+from __future__ import annotations
+
+from typing import Dict, List
+
+from eval.metrics import Prediction
+from eval.run import (
+    DENSE_FEATURIZER,
+    OUR_TOKENIZER,
+    SPELLING,
+    TEST_SETS,
+    PipelineResult,
+    comparison,
+    goals_section,
+    load_test_sets,
+    pipelines,
+    rasa_default_pipeline,
+    render_report,
+)
+
+
+def names(pipeline: List[Dict[str, object]]) -> List[object]:
+    return [step["name"] for step in pipeline]
+
+
+def test_the_compared_pipelines_differ_only_where_their_names_say() -> None:
+    compared = {name: pipeline for name, _, pipeline in pipelines(ablations=True)}
+    ours = names(compared["ours"])
+    assert OUR_TOKENIZER in ours and SPELLING in ours and DENSE_FEATURIZER in ours
+    no_normaliser = names(compared["ours-no-normaliser"])
+    assert no_normaliser[0] == "WhitespaceTokenizer"
+    assert SPELLING not in no_normaliser
+    assert no_normaliser[1:] == [n for n in ours[1:] if n != SPELLING]
+    assert names(compared["ours-no-spelling"]) == [n for n in ours if n != SPELLING]
+    assert names(compared["ours-no-dense"]) == [n for n in ours if n != DENSE_FEATURIZER]
+    spacy = compared["ours-spacy-tokens"][0]
+    assert spacy["name"] == OUR_TOKENIZER and spacy["base_tokenizer"] == "spacy"
+
+
+def test_rasa_default_is_rasas_pipeline_with_only_a_seed_added() -> None:
+    default = rasa_default_pipeline()
+    assert names(default) == [
+        "WhitespaceTokenizer", "RegexFeaturizer", "LexicalSyntacticFeaturizer",
+        "CountVectorsFeaturizer", "CountVectorsFeaturizer", "DIETClassifier",
+        "EntitySynonymMapper", "ResponseSelector", "FallbackClassifier",
+    ]
+    diet = next(step for step in default if step["name"] == "DIETClassifier")
+    assert diet == {"name": "DIETClassifier", "epochs": 100, "constrain_similarities": True,
+                    "random_seed": 1}
+
+
+def test_held_out_sets_load_and_typo_copies_really_differ() -> None:
+    sets = load_test_sets(42)
+    assert set(sets) == {t.key for t in TEST_SETS}
+    assert len(sets["external"]) >= 250 and len(sets["public-real"]) >= 40
+    clean, typos = sets["external"], sets["external-typos"]
+    assert [i for _, i in clean] == [i for _, i in typos]
+    # Messages of only one- and two-letter words (`ok`, `ya`) keep no typo: the others do.
+    changed = sum(a != b for (a, _), (b, _) in zip(clean, typos, strict=True))
+    assert changed >= 0.95 * len(clean)
+
+
+def result(name: str, right: int, total: int = 10, oos_right: int = 4) -> PipelineResult:
+    """A pipeline whose predictions on 'external' have `right` in-scope hits of `total`."""
+    predictions = [
+        Prediction("m", "greet", "greet" if i < right else "goodbye", 0.9, 0.0)
+        for i in range(total)
+    ] + [
+        Prediction("o", "out_of_scope", "out_of_scope" if i < oos_right else "greet", 0.9, 0.0)
+        for i in range(4)
+    ]
+    r = PipelineResult(name, name, 0.3, 0.0)
+    r.predictions = {"cv": predictions, "external": predictions, "heldout": predictions}
+    return r
+
+
+def test_comparison_names_wins_ties_and_losses() -> None:
+    rows = {(s, m): o for s, m, o in comparison(result("ours", 9), result("rasa-default", 9))}
+    assert rows[("external", "accuracy")].startswith("tie")
+    rows = {(s, m): o for s, m, o in comparison(result("ours", 9, oos_right=3),
+                                                  result("rasa-default", 7, oos_right=4))}
+    assert rows[("external", "accuracy")].startswith("ours")
+    # Fewer false accepts is better: ours accepted one more out-of-scope message.
+    assert rows[("external", "OOS false-accept")].startswith("default")
+
+
+def test_goals_say_not_met_and_list_what_ours_does_not_win() -> None:
+    lines = "\n".join(goals_section([result("rasa-default", 9), result("ours", 7)]))
+    assert "held-out informal, outside writer: accuracy 0.786 (goal ≥ 0.95): NOT met" in lines
+    assert "team had seen): better on 0 of 6; tie on 2: " in lines
+    assert "; worse on 4: k-fold CV on data/nlu accuracy: default (0.786 vs 0.929)" in lines
+    # The development set is reported apart from the headline figures.
+    assert "on the development sets (seen): better on 0 of 3;" in lines
+    report = render_report([result("rasa-default", 7), result("ours", 10)], {}, 5, 42,
+                           {"external": 14}, "")
+    assert "accuracy 1.000 (goal ≥ 0.95): met" in report
+    goals = report.split("## Headline figures")[0]
+    assert "better on 4 of 6; tie on 2:" in goals and "worse on" not in goals
+
+
+def test_every_real_public_question_names_its_source() -> None:
+    """The 'real' set must stay real: each question keeps the address of the page it is from."""
+    import yaml
+
+    from eval.run import ROOT
+
+    data = yaml.safe_load((ROOT / "tests/nlu/public_real.yml").read_text(encoding="utf-8"))
+    examples = [e for block in data["nlu"] for e in block["examples"]]
+    assert len(examples) >= 40
+    for example in examples:
+        assert example["text"].strip()
+        assert str(example["metadata"]["source"]).startswith(("http://", "https://"))

@@ -1,0 +1,124 @@
+"""VocabularySpellingCorrector: misspelt words become the training word they most likely are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List
+
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
+    CountVectorsFeaturizer,
+)
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from lpse_assist.nlu.spelling import VocabularySpeller, VocabularySpellingCorrector, count_words
+from lpse_assist.nlu.tokenizer import ORIGINAL_FLAG, NormalizingTokenizer
+
+TRAINING = [
+    ("paket belum muncul di akun ppk baru", "ppk_replace_package"),
+    ("email reset password tidak masuk", "forgot_password"),
+    ("login spse gagal terus", "login_problem"),
+    ("data tidak tersinkronisasi saat login", "login_data_not_synced"),
+    ("nomor call center lkpp berapa", "contact_support"),
+    ("sy gk bs login", "login_problem"),
+]
+
+
+def tokenizer() -> NormalizingTokenizer:
+    config = {**NormalizingTokenizer.get_default_config(), "keep_original": True}
+    return NormalizingTokenizer(config)
+
+
+def trained(tmp_path: Path) -> VocabularySpellingCorrector:
+    """A corrector trained on TRAINING and loaded back from the model storage, as Rasa does."""
+    storage = LocalModelStorage(tmp_path)
+    resource = Resource("spelling")
+    context = ExecutionContext(GraphSchema({}), node_name="spelling")
+    config = VocabularySpellingCorrector.get_default_config()
+    data = TrainingData([Message.build(text=t, intent=i) for t, i in TRAINING])
+    tokenizer().process_training_data(data)
+    VocabularySpellingCorrector.create(config, storage, resource, context).train(data)
+    return VocabularySpellingCorrector.load(config, storage, resource, context)
+
+
+def corrected(component: VocabularySpellingCorrector, text: str) -> List[str]:
+    message = Message.build(text=text)
+    tokenizer().process([message])
+    component.process([message])
+    return [t.text for t in message.get(TOKENS_NAMES[TEXT]) if not t.get(ORIGINAL_FLAG)]
+
+
+def test_dropped_and_swapped_letters_are_corrected(tmp_path: Path) -> None:
+    component = trained(tmp_path)
+    assert corrected(component, "pakte belm muncl") == ["paket", "belum", "muncul"]
+    assert corrected(component, "emial rseet pasword") == ["email", "reset", "password"]
+    # Two edits are allowed from eight letters on.
+    assert corrected(component, "tersnkronisas") == ["tersinkronisasi"]
+
+
+def test_known_short_and_non_alphabetic_words_are_left_alone(tmp_path: Path) -> None:
+    component = trained(tmp_path)
+    # `spse` and `lkpp` are training words; `pkt` is too short; numbers and codes are not typos.
+    assert corrected(component, "spse lkpp pkt 021 4.5 user123") == [
+        "spse", "lkpp", "pkt", "021", "4.5", "user123",
+    ]
+    # A word far from every training word stays as typed.
+    assert corrected(component, "dapodik") == ["dapodik"]
+
+
+def test_typed_forms_kept_by_the_tokenizer_are_not_touched(tmp_path: Path) -> None:
+    component = trained(tmp_path)
+    message = Message.build(text="pw ggal")
+    tokenizer().process([message])
+    component.process([message])
+    tokens = message.get(TOKENS_NAMES[TEXT])
+    assert [(t.text, bool(t.get(ORIGINAL_FLAG))) for t in tokens] == [
+        ("pw", True), ("password", False), ("gagal", False),
+    ]
+    # Offsets still point at what the user typed.
+    assert (tokens[2].start, tokens[2].end) == (3, 7)
+
+
+def test_featurizers_see_the_correction(tmp_path: Path) -> None:
+    """CountVectors reads token lemmas: the corrected word must be the lemma as well."""
+    component = trained(tmp_path)
+    data = TrainingData([Message.build(text=t, intent=i) for t, i in TRAINING])
+    tokenizer().process_training_data(data)
+    featurizer = CountVectorsFeaturizer.create(
+        CountVectorsFeaturizer.get_default_config(),
+        LocalModelStorage(tmp_path),
+        Resource("cv"),
+        ExecutionContext(GraphSchema({}), node_name="cv"),
+    )
+    featurizer.train(data)
+    typo, right = Message.build(text="pakte"), Message.build(text="paket")
+    tokenizer().process([typo, right])
+    component.process([typo, right])
+    featurizer.process([typo, right])
+    a = typo.get_sparse_features(TEXT)[0]
+    b = right.get_sparse_features(TEXT)[0]
+    assert a is not None and b is not None
+    assert (a.features != b.features).nnz == 0
+
+
+def test_nearest_word_ties_go_to_the_more_frequent_one() -> None:
+    speller = VocabularySpeller(count_words(["lupa"] * 5 + ["lipa"]))
+    assert speller.correct("lpa") is None  # three letters: too short
+    speller = VocabularySpeller(count_words(["masuk"] * 5 + ["makuk"]), min_length=3)
+    assert speller.correct("mauk") == "masuk"
+
+
+def test_an_untrained_model_corrects_nothing(tmp_path: Path) -> None:
+    """A model saved without the vocabulary (or an older one) still parses, unchanged."""
+    component = VocabularySpellingCorrector.load(
+        VocabularySpellingCorrector.get_default_config(),
+        LocalModelStorage(tmp_path),
+        Resource("missing"),
+        ExecutionContext(GraphSchema({}), node_name="spelling"),
+    )
+    assert corrected(component, "pakte rseet") == ["pakte", "rseet"]
