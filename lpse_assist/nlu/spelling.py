@@ -137,8 +137,12 @@ class VocabularySpellingCorrector(GraphComponent):
 
     @staticmethod
     def required_packages() -> List[str]:
-        """The look-up algorithm."""
-        return ["symspellpy", "Sastrawi"]
+        """The look-up algorithm.
+
+        Not Sastrawi: Rasa looks these names up as distributions too, and Sastrawi's import
+        name differs from its distribution's (PySastrawi); `fingerprint_addon` covers it.
+        """
+        return ["symspellpy"]
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
