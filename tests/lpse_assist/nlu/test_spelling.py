@@ -122,3 +122,20 @@ def test_an_untrained_model_corrects_nothing(tmp_path: Path) -> None:
         ExecutionContext(GraphSchema({}), node_name="spelling"),
     )
     assert corrected(component, "pakte rseet") == ["pakte", "rseet"]
+
+
+def test_required_packages_are_installed_distributions() -> None:
+    """Rasa looks each required package up as an installed distribution when it fingerprints a
+    training: an import name that is not a distribution name (Sastrawi) fails every training."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    from lpse_assist.nlu.sentence_encoder import SentenceEncoderFeaturizer
+
+    for component in (VocabularySpellingCorrector, NormalizingTokenizer, SentenceEncoderFeaturizer):
+        for name in component.required_packages():
+            try:
+                distribution(name)
+            except PackageNotFoundError:  # pragma: no cover - the failure this test is for
+                raise AssertionError(
+                    f"{component.__name__} requires {name}: not a distribution"
+                ) from None
