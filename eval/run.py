@@ -687,6 +687,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         help="where to keep all predictions and timings",
     )
     parser.add_argument(
+        "--resume", action="store_true",
+        help="keep the pipelines already in --json from an interrupted run of the same commit, "
+        "data and options; train only the others",
+    )
+    parser.add_argument(
         "--rescore", action="store_true",
         help="no training: re-render the report from --json with the thresholds now in "
         "config.yml (predictions before the fallback rule do not depend on them)",
@@ -700,10 +705,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     tests = load_test_sets(args.seed)
     sizes = {"cv": len(training), **{k: len(v) for k, v in tests.items()}}
     info = machine()
+    json_path = Path(args.json)
+    done = resumable(json_path, info, args.folds, args.seed, sizes) if args.resume else {}
     results = []
     with tempfile.TemporaryDirectory(prefix="lpse-eval-") as tmp:
         for name, description, pipeline in pipelines(args.ablations, Path(args.config)):
             if args.only and name not in args.only:
+                continue
+            if name in done:
+                print(f"[{name}] kept from {json_path}", flush=True)
+                results.append(done[name])
                 continue
             results.append(
                 evaluate_pipeline(
@@ -711,6 +722,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     Path(tmp),
                 )
             )
+            # After every pipeline: a crash or a stop later loses nothing (see --resume).
+            save_results(json_path, info, args.folds, args.seed, sizes, results)
     print_summary(results)
     notes_path = Path(args.notes)
     notes = notes_path.read_text(encoding="utf-8") if notes_path.exists() else ""
@@ -718,33 +731,65 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     Path(args.report).parent.mkdir(parents=True, exist_ok=True)
     Path(args.report).write_text(report + "\n", encoding="utf-8")
     print(f"\nreport: {args.report}")
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    return 0
+
+
+def save_results(
+    path: Path, info: Dict[str, str], folds: int, seed: int, sizes: Dict[str, int],
+    results: Sequence[PipelineResult],
+) -> None:
+    """All predictions and timings, for --rescore and --resume."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     saved = {
-        "info": info, "folds": args.folds, "seed": args.seed, "sizes": sizes,
+        "info": info, "folds": folds, "seed": seed, "sizes": sizes,
         "results": [
             {**asdict(r), "predictions": {k: [asdict(p) for p in v]
                                           for k, v in r.predictions.items()}}
             for r in results
         ],
     }
-    Path(args.json).write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")
-    return 0
+    path.write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")
+
+
+def load_results(saved: Dict[str, Any]) -> List[PipelineResult]:
+    """PipelineResults from what `save_results` wrote."""
+    results = []
+    for raw in saved["results"]:
+        result = PipelineResult(**{**raw, "predictions": {}})
+        result.predictions = {
+            k: [Prediction(**p) for p in v] for k, v in raw["predictions"].items()
+        }
+        results.append(result)
+    return results
+
+
+def resumable(
+    path: Path, info: Dict[str, str], folds: int, seed: int, sizes: Dict[str, int]
+) -> Dict[str, PipelineResult]:
+    """Pipelines of an earlier run that can be reused: same commit (no uncommitted NLU change),
+    folds, seed and data sizes; else nothing."""
+    if not path.exists():
+        return {}
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    same = (
+        saved["info"].get("git") == info["git"] and "uncommitted" not in info["git"]
+        and saved["folds"] == folds and saved["seed"] == seed and saved["sizes"] == sizes
+    )
+    if not same:
+        print(f"{path}: another commit, data or options; training everything", flush=True)
+        return {}
+    return {result.name: result for result in load_results(saved)}
 
 
 def rescore(saved_path: Path, report_path: Path, notes_path: Path) -> int:
     """Re-render the report from saved predictions with config.yml's current thresholds."""
     saved = json.loads(saved_path.read_text(encoding="utf-8"))
     current = {name: fallback_thresholds(pipeline) for name, _, pipeline in pipelines(True)}
-    results = []
-    for raw in saved["results"]:
-        result = PipelineResult(**{**raw, "predictions": {}})
+    results = load_results(saved)
+    for result in results:
         result.threshold, result.ambiguity = current.get(
             result.name, (result.threshold, result.ambiguity)
         )
-        result.predictions = {
-            k: [Prediction(**p) for p in v] for k, v in raw["predictions"].items()
-        }
-        results.append(result)
     print_summary(results)
     info = {**saved["info"], "re-scored": dt.datetime.now().astimezone().strftime(
         "%Y-%m-%d %H:%M %Z") + " with config.yml's thresholds (no retraining)"}

@@ -111,3 +111,22 @@ def test_every_real_public_question_names_its_source() -> None:
     for example in examples:
         assert example["text"].strip()
         assert str(example["metadata"]["source"]).startswith(("http://", "https://"))
+
+
+def test_an_interrupted_run_resumes_only_on_the_same_commit_and_data(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from eval.run import resumable, save_results
+
+    path = tmp_path / "eval.json"
+    info = {"git": "abc1234"}
+    sizes = {"cv": 10, "external": 14}
+    saved = result("ours", 9)
+    save_results(path, info, 5, 42, sizes, [saved])
+    kept = resumable(path, info, 5, 42, sizes)
+    assert list(kept) == ["ours"]
+    assert kept["ours"].predictions == saved.predictions
+    assert resumable(path, {"git": "def5678"}, 5, 42, sizes) == {}
+    assert resumable(path, info, 3, 42, sizes) == {}
+    assert resumable(path, info, 5, 42, {**sizes, "cv": 11}) == {}
+    dirty = {"git": "abc1234 (with uncommitted NLU changes)"}
+    save_results(path, dirty, 5, 42, sizes, [saved])
+    assert resumable(path, dirty, 5, 42, sizes) == {}
