@@ -2,8 +2,9 @@
 
 For each pipeline: k-fold cross-validation on data/nlu (stratified by intent, seeded), then one
 model trained on all of data/nlu and scored on the held-out files (TEST_SETS), which are never
-trained on. Headline sets: informal messages by an outside writer who never saw the training data
-(tests/nlu/heldout_external.yml), the same with seeded random typos, and real public questions
+trained on. Headline sets: informal messages by two outside writers who never saw the training
+data (tests/nlu/heldout_external.yml, heldout_external_2.yml), the same with seeded random typos,
+and real public questions
 from LPSE FAQ pages and forums (tests/nlu/public_real.yml). Development sets, written by the team
 and looked at while the training data grew: tests/nlu/heldout.yml (+ typos) and
 tests/nlu/public_questions.yml. Training and parsing run in-process through Rasa's Python API

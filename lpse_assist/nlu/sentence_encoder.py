@@ -18,14 +18,13 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
 from rasa.nlu.tokenizers.tokenizer import Tokenizer
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from lpse_assist.nlu.tokenizer import ORIGINAL_FLAG
+from lpse_assist.nlu.tokenizer import standard_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -110,10 +109,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     @staticmethod
     def _text_of(message: Message) -> Optional[str]:
         """Tokens joined by spaces (normalised behind our tokenizer), else the raw text."""
-        tokens = [
-            token for token in message.get(TOKENS_NAMES[TEXT]) or []
-            if not token.get(ORIGINAL_FLAG)
-        ]
+        tokens = standard_tokens(message)
         if tokens:
             return " ".join(token.text for token in tokens)
         text = message.get(TEXT)

@@ -36,7 +36,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from lpse_assist.nlu.tokenizer import ORIGINAL_FLAG
+from lpse_assist.nlu.tokenizer import ORIGINAL_FLAG, standard_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -204,20 +204,12 @@ class VocabularySpellingCorrector(GraphComponent):
             counts = {}
         return cls(config, model_storage, resource, counts)
 
-    @staticmethod
-    def _standard_tokens(message: Message) -> List[Token]:
-        """The message's tokens without the typed forms that the tokenizer kept beside them."""
-        return [
-            token for token in message.get(TOKENS_NAMES[TEXT]) or []
-            if not token.get(ORIGINAL_FLAG)
-        ]
-
     def train(self, training_data: TrainingData) -> Resource:
         """Learn the vocabulary: every standard word of the training examples, with counts."""
         words = [
             token.text
             for message in training_data.training_examples
-            for token in self._standard_tokens(message)
+            for token in standard_tokens(message)
         ]
         counts = count_words(words)
         with self._model_storage.write_to(self._resource) as directory:

@@ -20,8 +20,10 @@ from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from lpse_assist.nlu.normalizer import DEFAULT_TERMS_FILE, Normalizer
@@ -32,6 +34,14 @@ logger = logging.getLogger(__name__)
 ORIGINAL_FLAG = "typed_form"
 # `id/password`, `user/pass`: a slash between letters separates two words (URLs keep theirs).
 _SLASH_BETWEEN_LETTERS = re.compile(r"(?<=[^\W\d_])/(?=[^\W\d_])")
+
+
+def standard_tokens(message: Message) -> List[Token]:
+    """The message's tokens without the typed forms kept beside their standard form."""
+    return [
+        token for token in message.get(TOKENS_NAMES[TEXT]) or []
+        if not token.get(ORIGINAL_FLAG)
+    ]
 
 
 @DefaultV1Recipe.register(
