@@ -3,12 +3,12 @@
 For each pipeline: k-fold cross-validation on data/nlu (stratified by intent, seeded), then one
 model trained on all of data/nlu and scored on the held-out files (TEST_SETS), which are never
 trained on. Headline sets: informal messages by two outside writers who never saw the training
-data (tests/nlu/heldout_external.yml, heldout_external_2.yml), the same with seeded random typos,
-and real public questions
-from LPSE FAQ pages and forums (tests/nlu/public_real.yml). Development sets, written by the team
-and looked at while the training data grew: tests/nlu/heldout.yml (+ typos) and
-tests/nlu/public_questions.yml. Training and parsing run in-process through Rasa's Python API
-(`train_nlu`, `Agent.parse_message`).
+data (tests/nlu/heldout_external_3.yml, heldout_external_4.yml), the same with seeded random
+typos, and real public questions from LPSE FAQ pages and forums (tests/nlu/public_real_2.yml).
+Development sets, looked at while the training data grew: the team's own sets
+(tests/nlu/heldout.yml + typos, tests/nlu/public_questions.yml) and the previous run's headline
+sets (heldout_external.yml, heldout_external_2.yml, public_real.yml). Training and parsing run
+in-process through Rasa's Python API (`train_nlu`, `Agent.parse_message`).
 
 Pipelines:
 - rasa-default: the pipeline Rasa 3.6 uses when config.yml has none (what `rasa init` gives),
@@ -82,15 +82,28 @@ class TestSet:
 
 
 TEST_SETS = [
-    TestSet("external", "held-out informal, outside writer", "tests/nlu/heldout_external.yml"),
-    TestSet("external-typos", "held-out informal, outside writer, random typos",
-            "tests/nlu/heldout_external.yml", typos=True),
-    TestSet("external-2", "held-out informal, second outside writer",
-            "tests/nlu/heldout_external_2.yml"),
-    TestSet("external-2-typos", "held-out informal, second outside writer, random typos",
-            "tests/nlu/heldout_external_2.yml", typos=True),
-    TestSet("public-real", "real public questions (FAQ pages, forums)",
-            "tests/nlu/public_real.yml"),
+    TestSet("external-3", "held-out informal, third outside writer",
+            "tests/nlu/heldout_external_3.yml"),
+    TestSet("external-3-typos", "held-out informal, third outside writer, random typos",
+            "tests/nlu/heldout_external_3.yml", typos=True),
+    TestSet("external-4", "held-out informal, fourth outside writer",
+            "tests/nlu/heldout_external_4.yml"),
+    TestSet("external-4-typos", "held-out informal, fourth outside writer, random typos",
+            "tests/nlu/heldout_external_4.yml", typos=True),
+    TestSet("public-real-2", "real public questions, second collection",
+            "tests/nlu/public_real_2.yml"),
+    # Headline sets of the previous run: their misses were read and the training data grew
+    # after them (new wording, not their messages), so they are development sets now.
+    TestSet("external", "dev: first outside writer (seen)", "tests/nlu/heldout_external.yml",
+            seen=True),
+    TestSet("external-typos", "dev: first outside writer, random typos (seen)",
+            "tests/nlu/heldout_external.yml", typos=True, seen=True),
+    TestSet("external-2", "dev: second outside writer (seen)",
+            "tests/nlu/heldout_external_2.yml", seen=True),
+    TestSet("external-2-typos", "dev: second outside writer, random typos (seen)",
+            "tests/nlu/heldout_external_2.yml", typos=True, seen=True),
+    TestSet("public-real", "dev: real public questions, first collection (seen)",
+            "tests/nlu/public_real.yml", seen=True),
     TestSet("heldout", "dev: team-written informal (seen)", "tests/nlu/heldout.yml", seen=True),
     TestSet("heldout-typos", "dev: team-written informal, random typos (seen)",
             "tests/nlu/heldout.yml", typos=True, seen=True),
@@ -98,8 +111,8 @@ TEST_SETS = [
             "tests/nlu/public_questions.yml", seen=True),
 ]
 # The set whose per-intent table the report shows, and the sets the threshold table shows.
-MAIN_SET = "external"
-PUBLIC_SET = "public-real"
+MAIN_SET = "external-3"
+PUBLIC_SET = "public-real-2"
 
 
 @dataclass
@@ -140,6 +153,21 @@ def load_test_sets(seed: int) -> Dict[str, Sequence[Example]]:
             examples = [(add_typos(text, f"{seed}:{text}"), i) for text, i in examples]
         tests[test_set.key] = examples
     return tests
+
+
+def training_overlaps(
+    training: Sequence[Example], tests: Dict[str, Sequence[Example]]
+) -> str:
+    """How many messages of each clean held-out set also occur word for word in the training
+    data (short small talk does: outside writers type `ok` too); the figures include them."""
+    known = {text.strip().lower() for text, _ in training}
+    counts = [
+        f"{t.key} {sum(text.strip().lower() in known for text, _ in tests[t.key])}"
+        f"/{len(tests[t.key])}"
+        for t in TEST_SETS
+        if not t.typos and t.key in tests
+    ]
+    return ", ".join(counts)
 
 
 def write_training_data(examples: Sequence[Example], source: Path, target: Path) -> None:
@@ -387,11 +415,11 @@ HEADLINE_METRICS = [
 ]
 # The issue's targets for ours: (set, metric attribute, minimum).
 GOALS = [
-    ("external", "accuracy", 0.95),
-    ("external", "macro_f1", 0.95),
-    ("external-2", "accuracy", 0.95),
-    ("external-2", "macro_f1", 0.95),
-    ("public-real", "accuracy", 0.85),
+    ("external-3", "accuracy", 0.95),
+    ("external-3", "macro_f1", 0.95),
+    ("external-4", "accuracy", 0.95),
+    ("external-4", "macro_f1", 0.95),
+    ("public-real-2", "accuracy", 0.85),
 ]
 
 
@@ -500,8 +528,9 @@ def render_report(
         "fallback (`nlu_fallback`); an in-scope message that gets the fallback counts as wrong. "
         "OOS false-accept = share of out-of-scope messages that got an in-scope intent (the bot "
         "would answer them wrongly). Each pipeline uses its own FallbackClassifier thresholds. "
-        "Sets marked *dev* were written by the team and looked at while the training data grew; "
-        "the others had never been seen when the pipeline and the training data were fixed."
+        "Sets marked *dev* were written by the team, or were headline sets of an earlier run "
+        "whose misses were read; the training data grew while they were looked at. The others "
+        "had never been seen when the pipeline and the training data were fixed."
     )
     lines.append("")
     lines.extend(goals_section(results))
@@ -706,6 +735,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     tests = load_test_sets(args.seed)
     sizes = {"cv": len(training), **{k: len(v) for k, v in tests.items()}}
     info = machine()
+    info["held-out messages also in the training data, word for word"] = training_overlaps(
+        training, tests
+    )
     json_path = Path(args.json)
     done = resumable(json_path, info, args.folds, args.seed, sizes) if args.resume else {}
     results = []

@@ -7,7 +7,9 @@ from typing import Dict, List
 from eval.metrics import Prediction
 from eval.run import (
     DENSE_FEATURIZER,
+    MAIN_SET,
     OUR_TOKENIZER,
+    SET_TITLES,
     SPELLING,
     TEST_SETS,
     PipelineResult,
@@ -53,8 +55,10 @@ def test_rasa_default_is_rasas_pipeline_with_only_a_seed_added() -> None:
 def test_held_out_sets_load_and_typo_copies_really_differ() -> None:
     sets = load_test_sets(42)
     assert set(sets) == {t.key for t in TEST_SETS}
-    assert len(sets["external"]) >= 250 and len(sets["public-real"]) >= 40
-    clean, typos = sets["external"], sets["external-typos"]
+    for key in ("external", "external-2", "external-3", "external-4"):
+        assert len(sets[key]) >= 250, key
+    assert len(sets["public-real"]) >= 40 and len(sets["public-real-2"]) >= 40
+    clean, typos = sets["external-3"], sets["external-3-typos"]
     assert [i for _, i in clean] == [i for _, i in typos]
     # Messages of only one- and two-letter words (`ok`, `ya`) keep no typo: the others do.
     changed = sum(a != b for (a, _), (b, _) in zip(clean, typos, strict=True))
@@ -62,7 +66,7 @@ def test_held_out_sets_load_and_typo_copies_really_differ() -> None:
 
 
 def result(name: str, right: int, total: int = 10, oos_right: int = 4) -> PipelineResult:
-    """A pipeline whose predictions on 'external' have `right` in-scope hits of `total`."""
+    """A pipeline whose predictions on MAIN_SET have `right` in-scope hits of `total`."""
     predictions = [
         Prediction("m", "greet", "greet" if i < right else "goodbye", 0.9, 0.0)
         for i in range(total)
@@ -71,29 +75,29 @@ def result(name: str, right: int, total: int = 10, oos_right: int = 4) -> Pipeli
         for i in range(4)
     ]
     r = PipelineResult(name, name, 0.3, 0.0)
-    r.predictions = {"cv": predictions, "external": predictions, "heldout": predictions}
+    r.predictions = {"cv": predictions, MAIN_SET: predictions, "heldout": predictions}
     return r
 
 
 def test_comparison_names_wins_ties_and_losses() -> None:
     rows = {(s, m): o for s, m, o in comparison(result("ours", 9), result("rasa-default", 9))}
-    assert rows[("external", "accuracy")].startswith("tie")
+    assert rows[(MAIN_SET, "accuracy")].startswith("tie")
     rows = {(s, m): o for s, m, o in comparison(result("ours", 9, oos_right=3),
                                                   result("rasa-default", 7, oos_right=4))}
-    assert rows[("external", "accuracy")].startswith("ours")
+    assert rows[(MAIN_SET, "accuracy")].startswith("ours")
     # Fewer false accepts is better: ours accepted one more out-of-scope message.
-    assert rows[("external", "OOS false-accept")].startswith("default")
+    assert rows[(MAIN_SET, "OOS false-accept")].startswith("default")
 
 
 def test_goals_say_not_met_and_list_what_ours_does_not_win() -> None:
     lines = "\n".join(goals_section([result("rasa-default", 9), result("ours", 7)]))
-    assert "held-out informal, outside writer: accuracy 0.786 (goal ≥ 0.95): NOT met" in lines
+    assert f"{SET_TITLES[MAIN_SET]}: accuracy 0.786 (goal ≥ 0.95): NOT met" in lines
     assert "team had seen): better on 0 of 6; tie on 2: " in lines
     assert "; worse on 4: k-fold CV on data/nlu accuracy: default (0.786 vs 0.929)" in lines
     # The development set is reported apart from the headline figures.
     assert "on the development sets (seen): better on 0 of 3;" in lines
     report = render_report([result("rasa-default", 7), result("ours", 10)], {}, 5, 42,
-                           {"external": 14}, "")
+                           {MAIN_SET: 14}, "")
     assert "accuracy 1.000 (goal ≥ 0.95): met" in report
     goals = report.split("## Headline figures")[0]
     assert "better on 4 of 6; tie on 2:" in goals and "worse on" not in goals
@@ -105,12 +109,13 @@ def test_every_real_public_question_names_its_source() -> None:
 
     from eval.run import ROOT
 
-    data = yaml.safe_load((ROOT / "tests/nlu/public_real.yml").read_text(encoding="utf-8"))
-    examples = [e for block in data["nlu"] for e in block["examples"]]
-    assert len(examples) >= 40
-    for example in examples:
-        assert example["text"].strip()
-        assert str(example["metadata"]["source"]).startswith(("http://", "https://"))
+    for name in ("public_real.yml", "public_real_2.yml"):
+        data = yaml.safe_load((ROOT / "tests/nlu" / name).read_text(encoding="utf-8"))
+        examples = [e for block in data["nlu"] for e in block["examples"]]
+        assert len(examples) >= 40, name
+        for example in examples:
+            assert example["text"].strip()
+            assert str(example["metadata"]["source"]).startswith(("http://", "https://"))
 
 
 def test_an_interrupted_run_resumes_only_on_the_same_commit_and_data(tmp_path) -> None:  # type: ignore[no-untyped-def]
