@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.support import escalate
+from actions.support import escalate_with_ticket
 
 FALLBACK_INTENT = "nlu_fallback"
 # Escalation topic after two unclear messages: its response says the bot did not understand.
@@ -25,7 +25,8 @@ def previous_user_intent(tracker: Tracker) -> Optional[str]:
 
 
 class ActionHandleFallback(Action):
-    """First unclear message: ask to rephrase and show the menu. Second in a row: escalate."""
+    """First unclear message: ask to rephrase and show the menu. Second in a row: escalate,
+    with a ticket for the helpdesk like every escalation."""
 
     def name(self) -> str:
         return "action_handle_fallback"
@@ -34,7 +35,7 @@ class ActionHandleFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         if previous_user_intent(tracker) == FALLBACK_INTENT:
-            escalate(dispatcher, tracker, domain, topic=UNCLEAR_TOPIC)
+            await escalate_with_ticket(dispatcher, tracker, domain, topic=UNCLEAR_TOPIC)
         else:
             dispatcher.utter_message(response="utter_ask_rephrase")
             dispatcher.utter_message(response="utter_menu")

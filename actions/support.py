@@ -71,8 +71,9 @@ TICKET_REFERENCE = "utter_ticket_reference"
 TICKET_TIMEOUT_SECONDS = 5.0
 
 
-async def record_ticket(tracker: Tracker) -> Optional[Ticket]:
-    """Record the escalation's ticket (and notify the helpdesk); ``None`` if that failed.
+async def record_ticket(tracker: Tracker, topic: Optional[str] = None) -> Optional[Ticket]:
+    """Record the escalation's ticket for `topic` (default: the `topic` slot) and notify the
+    helpdesk; ``None`` if that failed.
 
     A broken database (or an action-server image without SQLAlchemy) must never cost the user
     the escalation advice: the failure is logged and the user simply gets no reference.
@@ -81,12 +82,25 @@ async def record_ticket(tracker: Tracker) -> Optional[Ticket]:
         from lpse_assist.tickets import open_ticket
 
         return await asyncio.wait_for(
-            open_ticket(tracker.sender_id, tracker.events, tracker.get_slot("topic")),
+            open_ticket(tracker.sender_id, tracker.events, topic or tracker.get_slot("topic")),
             timeout=TICKET_TIMEOUT_SECONDS,
         )
     except Exception:
         logger.exception("Could not record the escalation ticket.")
         return None
+
+
+async def escalate_with_ticket(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    domain: Dict[str, Any],
+    topic: Optional[str] = None,
+) -> None:
+    """Escalation advice and contacts, then the reference of the ticket the helpdesk got."""
+    escalate(dispatcher, tracker, domain, topic)
+    ticket = await record_ticket(tracker, topic)
+    if ticket is not None:
+        dispatcher.utter_message(response=TICKET_REFERENCE, reference=ticket.reference)
 
 
 class ActionEscalateSupport(Action):
@@ -99,10 +113,7 @@ class ActionEscalateSupport(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
-        escalate(dispatcher, tracker, domain)
-        ticket = await record_ticket(tracker)
-        if ticket is not None:
-            dispatcher.utter_message(response=TICKET_REFERENCE, reference=ticket.reference)
+        await escalate_with_ticket(dispatcher, tracker, domain)
         return []
 
 

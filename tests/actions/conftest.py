@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 from rasa.shared.core.domain import Domain
 from rasa_sdk import Tracker
+
+from lpse_assist.settings import reset_settings_cache
+from lpse_assist.tickets import reset_ticket_services
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -16,6 +19,21 @@ ROOT = Path(__file__).resolve().parents[2]
 def domain() -> Dict[str, Any]:
     """The domain as the action server receives it."""
     return Domain.load(str(ROOT / "domain.yml")).as_dict()
+
+
+@pytest.fixture(autouse=True)
+def ticket_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Tickets of escalations go to a fresh SQLite file, never to the developer's store."""
+    path = tmp_path / "tracker.db"
+    monkeypatch.setenv("TRACKER_DB", str(path))
+    monkeypatch.delenv("TRACKER_DB_DIALECT", raising=False)
+    monkeypatch.delenv("POSTGRES_HOST", raising=False)
+    monkeypatch.delenv("HELPDESK_NOTIFY_NUMBER", raising=False)
+    reset_settings_cache()
+    reset_ticket_services()
+    yield path
+    reset_ticket_services()
+    reset_settings_cache()
 
 
 def user_event(intent: str, text: str = "") -> Dict[str, Any]:

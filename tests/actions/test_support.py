@@ -29,21 +29,6 @@ FAQ_TOPICS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def ticket_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Tickets go to a fresh SQLite file, never to the developer's tracker store."""
-    path = tmp_path / "tracker.db"
-    monkeypatch.setenv("TRACKER_DB", str(path))
-    monkeypatch.delenv("TRACKER_DB_DIALECT", raising=False)
-    monkeypatch.delenv("POSTGRES_HOST", raising=False)
-    monkeypatch.delenv("HELPDESK_NOTIFY_NUMBER", raising=False)
-    reset_settings_cache()
-    reset_ticket_services()
-    yield path
-    reset_ticket_services()
-    reset_settings_cache()
-
-
 @pytest.fixture()
 def contacts_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A contacts file the test writes; LPSE_CONTACTS_FILE points at it."""

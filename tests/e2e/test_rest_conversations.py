@@ -3,6 +3,7 @@ action server, the way a web front end (or the evaluation) talks to the assistan
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any, List
 
@@ -83,3 +84,23 @@ def test_out_of_scope_and_bot_challenge_give_the_contacts(twilio_bot: TwilioBot)
     chat = Conversation(twilio_bot)
     assert "Call Center LKPP" in chat.say_text("ini bot atau manusia?")
     assert "belum dapat saya jawab" in chat.say_text("cara daftar akun dapodik sekolah")
+
+
+def test_a_solved_problem_is_not_escalated_later(twilio_bot: TwilioBot) -> None:
+    """After "sudah bisa" the topic is closed: asking for the helpdesk later gets the general
+    escalation, not the solved problem's office and documents."""
+    chat = Conversation(twilio_bot)
+    assert "Lupa Password" in chat.say_text("lupa password spse")
+    assert "Syukurlah" in chat.say_text("sudah bisa")
+    escalation = chat.say_text("minta nomor cs")
+    assert "Untuk bantuan petugas" in escalation
+    assert "berkop perusahaan" not in escalation  # the forgotten-password documents
+    assert "LPSE Support" in escalation
+
+
+def test_two_unclear_messages_escalate_with_a_ticket(twilio_bot: TwilioBot) -> None:
+    chat = Conversation(twilio_bot)
+    assert "tulis ulang" in chat.say_text("/nlu_fallback")
+    escalation = chat.say_text("/nlu_fallback")
+    assert "masih belum memahami" in escalation
+    assert re.search(r"nomor tiket LPSE-\d{8}-\d{4}", escalation), escalation

@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,8 +24,9 @@ from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from lpse_assist.settings import reset_settings_cache, tracker_db_settings
-from lpse_assist.tickets import TicketStore, reset_ticket_services, ticket_store
+from lpse_assist.tickets import reset_ticket_services, ticket_store
 from tests.deploy.topology import MissingBinariesError, Topology
+from tests.lpse_assist.ticket_race import race_for_references
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,34 +76,7 @@ def test_settings_follow_the_production_profile(pg_env: dict[str, str]) -> None:
 def test_concurrent_tickets_on_postgres(pg_env: dict[str, str]) -> None:
     url = tracker_db_settings().url
     ticket_store().ensure_schema()
-    references: list[str] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-    start = threading.Barrier(4)
-
-    def writer(worker: int) -> None:
-        store = TicketStore(url)
-        start.wait()
-        try:
-            for n in range(10):
-                ticket, created = store.create(key=f"pg-{worker}-{n}", topic="t", channel="sms",
-                                               sender_masked="x", last_messages=[])
-                assert created
-                with lock:
-                    references.append(ticket.reference)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            store.dispose()
-
-    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
-    numbers = sorted(int(r.rsplit("-", 1)[1]) for r in references)
-    assert numbers == list(range(1, 41))
+    references = race_for_references(url, prefix="pg-")
     again, created = ticket_store().create(key="pg-0-0", topic="t", channel="sms",
                                            sender_masked="x", last_messages=[])
     assert not created and again.reference in references

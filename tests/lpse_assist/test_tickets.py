@@ -7,14 +7,12 @@ import os
 import re
 import subprocess
 import sys
-import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from lpse_assist.render import is_gsm7, sms_segments
 from lpse_assist.settings import reset_settings_cache
@@ -28,12 +26,10 @@ from lpse_assist.tickets import (
     ticket_store,
 )
 from lpse_assist.twilio_local import LocalTwilio
+from tests.lpse_assist.channels.harness import ACCOUNT_SID, AUTH_TOKEN, SMS_NUMBER, WHATSAPP_NUMBER
+from tests.lpse_assist.ticket_race import race_for_references
 
 ROOT = Path(__file__).resolve().parents[2]
-ACCOUNT_SID = "AC" + "2" * 32
-AUTH_TOKEN = "ticket-test-token"
-SMS_NUMBER = "+15005550006"
-WHATSAPP_NUMBER = "whatsapp:+14155238886"
 USER = "whatsapp:+6281234567890"
 WIB = local_zone("Asia/Jakarta")
 
@@ -73,19 +69,6 @@ def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     reset_settings_cache()
 
 
-# Same loop as the tests (function scope), whatever asyncio_default_fixture_loop_scope says.
-@pytest_asyncio.fixture(loop_scope="function")
-async def standin() -> AsyncIterator[LocalTwilio]:
-    local = LocalTwilio(
-        account_sid=ACCOUNT_SID,
-        auth_token=AUTH_TOKEN,
-        webhook_url="",
-        sms_number=SMS_NUMBER,
-        whatsapp_number=WHATSAPP_NUMBER,
-    )
-    await local.start()
-    yield local
-    await local.stop()
 
 
 def use_standin(monkeypatch: pytest.MonkeyPatch, standin: LocalTwilio, helpdesk: str) -> None:
@@ -124,35 +107,7 @@ def test_references_count_per_local_day(tmp_path: Path) -> None:
 def test_concurrent_writers_get_distinct_consecutive_numbers(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'race.db'}"
     TicketStore(url).ensure_schema()
-    references: list[str] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-    start = threading.Barrier(4)
-
-    def writer(worker: int) -> None:
-        store = TicketStore(url, WIB)  # own engine and connections, like another process
-        start.wait()
-        try:
-            for n in range(10):
-                ticket, _ = store.create(
-                    key=f"{worker}-{n}", topic="t", channel="sms", sender_masked="x",
-                    last_messages=[],
-                )
-                with lock:
-                    references.append(ticket.reference)
-        except BaseException as error:  # surfaced by the assertion below
-            errors.append(error)
-        finally:
-            store.dispose()
-
-    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
-    numbers = sorted(int(r.rsplit("-", 1)[1]) for r in references)
-    assert numbers == list(range(1, 41))
+    race_for_references(url, WIB)  # each writer has its own engine, like another process
 
 
 def test_close_and_list(tmp_path: Path) -> None:

@@ -13,31 +13,13 @@ from rasa.core.agent import Agent
 
 from lpse_assist.twilio_local import LocalTwilio
 from tests.lpse_assist.channels.harness import (
-    ACCOUNT_SID,
     AUTH_TOKEN,
-    SMS_NUMBER,
-    WHATSAPP_NUMBER,
     Bot,
     Twilio,
     make_agent,
     make_channel,
     start_bot,
 )
-
-
-@pytest_asyncio.fixture(loop_scope="function")
-async def standin() -> AsyncIterator[LocalTwilio]:
-    """The local Twilio stand-in on a free port (its webhook is set per test)."""
-    local = LocalTwilio(
-        account_sid=ACCOUNT_SID,
-        auth_token=AUTH_TOKEN,
-        webhook_url="",
-        sms_number=SMS_NUMBER,
-        whatsapp_number=WHATSAPP_NUMBER,
-    )
-    await local.start()
-    yield local
-    await local.stop()
 
 
 @pytest_asyncio.fixture(loop_scope="function")

@@ -3,35 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-import pytest_asyncio
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from lpse_assist.twilio_local import LocalTwilio, Media, inbound_form, parse_twiml, signature
+from tests.lpse_assist.channels.harness import ACCOUNT_SID, AUTH_TOKEN
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 
-ACCOUNT_SID = "AC" + "2" * 32
-AUTH_TOKEN = "standin-test-token"
 
 
-@pytest_asyncio.fixture(loop_scope="function")
-async def standin() -> AsyncIterator[LocalTwilio]:
-    local = LocalTwilio(
-        account_sid=ACCOUNT_SID,
-        auth_token=AUTH_TOKEN,
-        webhook_url="",
-        sms_number="+15005550006",
-        whatsapp_number="whatsapp:+14155238886",
-    )
-    await local.start()
-    yield local
-    await local.stop()
 
 
 def sync_client(standin: LocalTwilio, token: str = AUTH_TOKEN) -> Client:
