@@ -135,3 +135,14 @@ def test_an_interrupted_run_resumes_only_on_the_same_commit_and_data(tmp_path) -
     dirty = {"git": "abc1234 (with uncommitted NLU changes)"}
     save_results(path, dirty, 5, 42, sizes, [saved])
     assert resumable(path, dirty, 5, 42, sizes) == {}
+
+
+def test_overlap_count_names_each_clean_set_and_ignores_case() -> None:
+    from eval.run import training_overlaps
+
+    training = [("Halo", "greet"), ("lupa password", "forgot_password")]
+    tests = {t.key: [("halo ", "greet"), ("gak bisa login", "login_problem")] for t in TEST_SETS}
+    counts = training_overlaps(training, tests).split(", ")
+    assert counts[0] == f"{TEST_SETS[0].key} 1/2"
+    # Typo copies are not listed: their messages are the clean ones, changed.
+    assert len(counts) == sum(not t.typos for t in TEST_SETS)
