@@ -52,13 +52,9 @@ def send_contacts(dispatcher: CollectingDispatcher, contacts: Contacts) -> None:
 
 
 def escalate(
-    dispatcher: CollectingDispatcher,
-    tracker: Tracker,
-    domain: Dict[str, Any],
-    topic: Optional[str] = None,
+    dispatcher: CollectingDispatcher, domain: Dict[str, Any], topic: Optional[str]
 ) -> None:
-    """Send the escalation advice for `topic` (default: the `topic` slot), then the contacts."""
-    topic = topic or tracker.get_slot("topic")
+    """Send the escalation advice for `topic`, then the contacts."""
     response = escalation_response(topic, domain)
     logger.info("Escalating conversation (topic=%s)", topic or "general")
     dispatcher.utter_message(response=response)
@@ -71,9 +67,9 @@ TICKET_REFERENCE = "utter_ticket_reference"
 TICKET_TIMEOUT_SECONDS = 5.0
 
 
-async def record_ticket(tracker: Tracker, topic: Optional[str] = None) -> Optional[Ticket]:
-    """Record the escalation's ticket for `topic` (default: the `topic` slot) and notify the
-    helpdesk; ``None`` if that failed.
+async def record_ticket(tracker: Tracker, topic: Optional[str]) -> Optional[Ticket]:
+    """Record the escalation's ticket for `topic` and notify the helpdesk; ``None`` if that
+    failed.
 
     A broken database (or an action-server image without SQLAlchemy) must never cost the user
     the escalation advice: the failure is logged and the user simply gets no reference.
@@ -82,7 +78,7 @@ async def record_ticket(tracker: Tracker, topic: Optional[str] = None) -> Option
         from lpse_assist.tickets import open_ticket
 
         return await asyncio.wait_for(
-            open_ticket(tracker.sender_id, tracker.events, topic or tracker.get_slot("topic")),
+            open_ticket(tracker.sender_id, tracker.events, topic),
             timeout=TICKET_TIMEOUT_SECONDS,
         )
     except Exception:
@@ -96,8 +92,10 @@ async def escalate_with_ticket(
     domain: Dict[str, Any],
     topic: Optional[str] = None,
 ) -> None:
-    """Escalation advice and contacts, then the reference of the ticket the helpdesk got."""
-    escalate(dispatcher, tracker, domain, topic)
+    """Escalation advice for `topic` (default: the `topic` slot) and the contacts, then the
+    reference of the ticket the helpdesk got."""
+    topic = topic or tracker.get_slot("topic")
+    escalate(dispatcher, domain, topic)
     ticket = await record_ticket(tracker, topic)
     if ticket is not None:
         dispatcher.utter_message(response=TICKET_REFERENCE, reference=ticket.reference)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, Iterator, List
 
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
@@ -30,7 +30,7 @@ FAQ_TOPICS = [
 
 
 @pytest.fixture()
-def contacts_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def contacts_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A contacts file the test writes; LPSE_CONTACTS_FILE points at it."""
     path = tmp_path / "contacts.yml"
     monkeypatch.setenv("LPSE_CONTACTS_FILE", str(path))
