@@ -343,6 +343,8 @@ def evaluate_pipeline(
         out_of_fold.extend(parse_all(agent, test_part))
         print(f"[{name}] fold {fold + 1}/{folds}: trained in {seconds:.0f}s", flush=True)
     result.predictions["cv"] = out_of_fold
+    if not tests:  # a decision run (--cv-only): no full model, no held-out set looked at
+        return result
     agent, seconds = train(pipeline, training, workdir / f"{name}-full")
     result.full_train_seconds = seconds
     parse_all(agent, list(tests.values())[0][:20])  # warm-up, not timed
@@ -726,10 +728,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         help="no training: re-render the report from --json with the thresholds now in "
         "config.yml (predictions before the fallback rule do not depend on them)",
     )
+    parser.add_argument(
+        "--cv-only", action="store_true",
+        help="decision run: cross-validation only (try --seed, --only, --config); the held-out "
+        "sets are neither loaded nor parsed and nothing is written",
+    )
     args = parser.parse_args(argv)
     quiet_logs()
     if args.rescore:
         return rescore(Path(args.json), Path(args.report), Path(args.notes))
+    if args.cv_only:
+        return cv_only(args)
 
     training = load_examples(ROOT / "data" / "nlu")
     tests = load_test_sets(args.seed)
@@ -764,6 +773,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     Path(args.report).parent.mkdir(parents=True, exist_ok=True)
     Path(args.report).write_text(report + "\n", encoding="utf-8")
     print(f"\nreport: {args.report}")
+    return 0
+
+
+def cv_only(args: argparse.Namespace) -> int:
+    """Cross-validate the chosen pipelines and print their figures: how a pipeline or
+    threshold choice is made without looking at the held-out sets."""
+    training = load_examples(ROOT / "data" / "nlu")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="lpse-eval-cv-") as tmp:
+        for name, description, pipeline in pipelines(args.ablations, Path(args.config)):
+            if args.only and name not in args.only:
+                continue
+            results.append(
+                evaluate_pipeline(
+                    name, description, pipeline, training, {}, args.folds, args.seed, Path(tmp)
+                )
+            )
+    print_summary(results)
     return 0
 
 

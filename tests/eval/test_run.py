@@ -146,3 +146,28 @@ def test_overlap_count_names_each_clean_set_and_ignores_case() -> None:
     assert counts[0] == f"{TEST_SETS[0].key} 1/2"
     # Typo copies are not listed: their messages are the clean ones, changed.
     assert len(counts) == sum(not t.typos for t in TEST_SETS)
+
+
+def test_a_cv_only_run_trains_the_folds_and_never_a_full_model(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """--cv-only must not look at a held-out set: no full model is trained, nothing parsed
+    but the folds' own test parts."""
+    import eval.run as run
+
+    trained: List[int] = []
+    parsed: List[str] = []
+
+    def fake_train(pipeline, examples, workdir):  # type: ignore[no-untyped-def]
+        trained.append(len(examples))
+        return object(), 0.1
+
+    def fake_parse(agent, examples, timings=None):  # type: ignore[no-untyped-def]
+        parsed.extend(text for text, _ in examples)
+        return [Prediction(text, intent, intent, 0.9, 0.0) for text, intent in examples]
+
+    monkeypatch.setattr(run, "train", fake_train)
+    monkeypatch.setattr(run, "parse_all", fake_parse)
+    training = [(f"pesan {i}", "greet" if i % 2 else "goodbye") for i in range(10)]
+    result = run.evaluate_pipeline("ours", "", [], training, {}, 5, 42, tmp_path)
+    assert trained == [8] * 5  # five folds of 8, no model on all 10
+    assert sorted(parsed) == sorted(text for text, _ in training)
+    assert list(result.predictions) == ["cv"]
