@@ -751,9 +751,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     done = resumable(json_path, info, args.folds, args.seed, sizes) if args.resume else {}
     results = []
     with tempfile.TemporaryDirectory(prefix="lpse-eval-") as tmp:
-        for name, description, pipeline in pipelines(args.ablations, Path(args.config)):
-            if args.only and name not in args.only:
-                continue
+        for name, description, pipeline in chosen_pipelines(args):
             if name in done:
                 print(f"[{name}] kept from {json_path}", flush=True)
                 results.append(done[name])
@@ -776,15 +774,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
+def chosen_pipelines(
+    args: argparse.Namespace,
+) -> List[Tuple[str, str, List[Dict[str, Any]]]]:
+    """The pipelines of this run: with --ablations or not, from --config, kept by --only."""
+    return [
+        (name, description, pipeline)
+        for name, description, pipeline in pipelines(args.ablations, Path(args.config))
+        if not args.only or name in args.only
+    ]
+
+
 def cv_only(args: argparse.Namespace) -> int:
     """Cross-validate the chosen pipelines and print their figures: how a pipeline or
     threshold choice is made without looking at the held-out sets."""
     training = load_examples(ROOT / "data" / "nlu")
     results = []
     with tempfile.TemporaryDirectory(prefix="lpse-eval-cv-") as tmp:
-        for name, description, pipeline in pipelines(args.ablations, Path(args.config)):
-            if args.only and name not in args.only:
-                continue
+        for name, description, pipeline in chosen_pipelines(args):
             results.append(
                 evaluate_pipeline(
                     name, description, pipeline, training, {}, args.folds, args.seed, Path(tmp)

@@ -21,7 +21,7 @@ def race_for_references(url: str, zone: Optional[tzinfo] = None, prefix: str = "
     start = threading.Barrier(WRITERS)
 
     def writer(worker: int) -> None:
-        store = TicketStore(url, zone) if zone else TicketStore(url)
+        store = TicketStore(url, zone)
         start.wait()
         try:
             for n in range(TICKETS_EACH):
