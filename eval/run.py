@@ -3,8 +3,8 @@
 For each pipeline: k-fold cross-validation on data/nlu (stratified by intent, seeded), then one
 model trained on all of data/nlu and scored on the held-out files (TEST_SETS), which are never
 trained on. Headline sets: informal messages by two outside writers who never saw the training
-data (tests/nlu/heldout_external_3.yml, heldout_external_4.yml), the same with seeded random
-typos, and real public questions from LPSE FAQ pages and forums (tests/nlu/public_real_2.yml).
+data (tests/nlu/heldout_external_5.yml, heldout_external_6.yml), the same with seeded random
+typos, and real public questions from LPSE FAQ pages and forums (tests/nlu/public_real_3.yml).
 Development sets, looked at while the training data grew: the team's own sets
 (tests/nlu/heldout.yml + typos, tests/nlu/public_questions.yml) and the previous run's headline
 sets (heldout_external.yml, heldout_external_2.yml, public_real.yml). Training and parsing run
@@ -82,18 +82,26 @@ class TestSet:
 
 
 TEST_SETS = [
-    TestSet("external-3", "held-out informal, third outside writer",
-            "tests/nlu/heldout_external_3.yml"),
-    TestSet("external-3-typos", "held-out informal, third outside writer, random typos",
-            "tests/nlu/heldout_external_3.yml", typos=True),
-    TestSet("external-4", "held-out informal, fourth outside writer",
-            "tests/nlu/heldout_external_4.yml"),
-    TestSet("external-4-typos", "held-out informal, fourth outside writer, random typos",
-            "tests/nlu/heldout_external_4.yml", typos=True),
-    TestSet("public-real-2", "real public questions, second collection",
-            "tests/nlu/public_real_2.yml"),
-    # Headline sets of the previous run: their misses were read and the training data grew
+    TestSet("external-5", "held-out informal, fifth outside writer",
+            "tests/nlu/heldout_external_5.yml"),
+    TestSet("external-5-typos", "held-out informal, fifth outside writer, random typos",
+            "tests/nlu/heldout_external_5.yml", typos=True),
+    TestSet("external-6", "held-out informal, sixth outside writer",
+            "tests/nlu/heldout_external_6.yml"),
+    TestSet("external-6-typos", "held-out informal, sixth outside writer, random typos",
+            "tests/nlu/heldout_external_6.yml", typos=True),
+    TestSet("public-real-3", "real public questions, third collection",
+            "tests/nlu/public_real_3.yml"),
+    # Headline sets of an earlier run: their misses were read and the training data grew
     # after them (new wording, not their messages), so they are development sets now.
+    TestSet("external-3", "dev: third outside writer (seen)", "tests/nlu/heldout_external_3.yml",
+            seen=True),
+    TestSet("external-3-typos", "dev: third outside writer, random typos (seen)",
+            "tests/nlu/heldout_external_3.yml", typos=True, seen=True),
+    TestSet("external-4", "dev: fourth outside writer (seen)",
+            "tests/nlu/heldout_external_4.yml", seen=True),
+    TestSet("external-4-typos", "dev: fourth outside writer, random typos (seen)",
+            "tests/nlu/heldout_external_4.yml", typos=True, seen=True),
     TestSet("external", "dev: first outside writer (seen)", "tests/nlu/heldout_external.yml",
             seen=True),
     TestSet("external-typos", "dev: first outside writer, random typos (seen)",
@@ -102,6 +110,8 @@ TEST_SETS = [
             "tests/nlu/heldout_external_2.yml", seen=True),
     TestSet("external-2-typos", "dev: second outside writer, random typos (seen)",
             "tests/nlu/heldout_external_2.yml", typos=True, seen=True),
+    TestSet("public-real-2", "dev: real public questions, second collection (seen)",
+            "tests/nlu/public_real_2.yml", seen=True),
     TestSet("public-real", "dev: real public questions, first collection (seen)",
             "tests/nlu/public_real.yml", seen=True),
     TestSet("heldout", "dev: team-written informal (seen)", "tests/nlu/heldout.yml", seen=True),
@@ -111,8 +121,8 @@ TEST_SETS = [
             "tests/nlu/public_questions.yml", seen=True),
 ]
 # The set whose per-intent table the report shows, and the sets the threshold table shows.
-MAIN_SET = "external-3"
-PUBLIC_SET = "public-real-2"
+MAIN_SET = "external-5"
+PUBLIC_SET = "public-real-3"
 
 
 @dataclass
@@ -226,9 +236,15 @@ def with_spacy_tokens(pipeline: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     ]
 
 
-def without_dense(pipeline: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """`pipeline` without the sentence-encoder featurizer (sparse features only)."""
-    return [dict(step) for step in pipeline if step["name"] != DENSE_FEATURIZER]
+def with_dense(pipeline: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """`pipeline` with the sentence-encoder featurizer added just before the classifier."""
+    result: List[Dict[str, Any]] = []
+    for step in pipeline:
+        if step["name"] == "DIETClassifier":
+            result.append({"name": DENSE_FEATURIZER})
+        if step["name"] != DENSE_FEATURIZER:
+            result.append(dict(step))
+    return result
 
 
 def fallback_thresholds(pipeline: Sequence[Dict[str, Any]]) -> Tuple[float, float]:
@@ -254,8 +270,8 @@ def pipelines(
         result += [
             ("ours-spacy-tokens", "config.yml, spaCy `id` tokenizer under the normaliser",
              with_spacy_tokens(ours)),
-            ("ours-no-dense", "config.yml without the sentence-encoder features",
-             without_dense(ours)),
+            ("ours-with-dense", "config.yml plus the sentence-encoder features (512-d USE)",
+             with_dense(ours)),
             ("ours-no-spelling", "config.yml without the spelling corrector",
              without_spelling(ours)),
         ]
@@ -417,11 +433,11 @@ HEADLINE_METRICS = [
 ]
 # The issue's targets for ours: (set, metric attribute, minimum).
 GOALS = [
-    ("external-3", "accuracy", 0.95),
-    ("external-3", "macro_f1", 0.95),
-    ("external-4", "accuracy", 0.95),
-    ("external-4", "macro_f1", 0.95),
-    ("public-real-2", "accuracy", 0.85),
+    ("external-5", "accuracy", 0.95),
+    ("external-5", "macro_f1", 0.95),
+    ("external-6", "accuracy", 0.95),
+    ("external-6", "macro_f1", 0.95),
+    ("public-real-3", "accuracy", 0.85),
 ]
 
 
@@ -599,8 +615,10 @@ def threshold_section(ours: PipelineResult) -> List[str]:
     best_t, best_a, _ = choose_thresholds(grid)
     lines = ["## Fallback thresholds (ours)", ""]
     lines.append(
-        "Chosen on the cross-validation predictions only (best macro-F1, then accuracy, then "
-        "fewer OOS false accepts, then fewer in-scope fallbacks); the held-out columns show "
+        "Chosen on the cross-validation predictions only (best macro-F1 averaged over the "
+        "cell and its grid neighbours, so that a lucky cell on a flat surface does not win; "
+        "then macro-F1, accuracy, fewer OOS false accepts, fewer in-scope fallbacks); the "
+        "held-out columns show "
         "what each choice does on data "
         f"that played no part in the choice. Best on CV: threshold **{best_t}**, ambiguity "
         f"**{best_a}**; config.yml has {ours.threshold} / {ours.ambiguity}."

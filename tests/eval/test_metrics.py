@@ -6,8 +6,10 @@ from eval.metrics import (
     FALLBACK,
     OUT_OF_SCOPE,
     Prediction,
+    Scores,
     add_typos,
     choose_thresholds,
+    neighbourhood_f1,
     score,
     stratified_folds,
     threshold_grid,
@@ -71,6 +73,21 @@ def test_threshold_choice_prefers_macro_f1() -> None:
         prediction("a", "a", 0.8),
         prediction("a", "a", 0.6),
     ]
-    threshold, _, best = choose_thresholds(threshold_grid(predictions, [0.3, 0.5, 0.7], [0.0]))
-    assert threshold == 0.5
+    grid = threshold_grid(predictions, [0.3, 0.5, 0.55, 0.6, 0.7], [0.0])
+    threshold, _, best = choose_thresholds(grid)
+    assert threshold == 0.55
     assert best.accuracy == 1.0
+
+
+def test_threshold_choice_prefers_a_good_region_to_a_lone_peak() -> None:
+    def cell(threshold: float, macro_f1: float):  # type: ignore[no-untyped-def]
+        return (threshold, 0.0, Scores(n=1, accuracy=macro_f1, macro_f1=macro_f1, oos_n=0,
+                                       oos_false_accept=0.0, in_scope_fallback=0.0,
+                                       per_intent={}, confusions=[]))
+
+    # 0.3 is the single best cell, but 0.6 sits in the middle of a plateau that is almost as good.
+    grid = [cell(0.2, 0.80), cell(0.3, 0.87), cell(0.4, 0.80), cell(0.5, 0.85),
+            cell(0.6, 0.86), cell(0.7, 0.84)]
+    assert neighbourhood_f1(grid)[(0.6, 0.0)] > neighbourhood_f1(grid)[(0.3, 0.0)]
+    threshold, _, _ = choose_thresholds(grid)
+    assert threshold == 0.6

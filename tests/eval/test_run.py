@@ -29,13 +29,15 @@ def names(pipeline: List[Dict[str, object]]) -> List[object]:
 def test_the_compared_pipelines_differ_only_where_their_names_say() -> None:
     compared = {name: pipeline for name, _, pipeline in pipelines(ablations=True)}
     ours = names(compared["ours"])
-    assert OUR_TOKENIZER in ours and SPELLING in ours and DENSE_FEATURIZER in ours
+    assert OUR_TOKENIZER in ours and SPELLING in ours and DENSE_FEATURIZER not in ours
     no_normaliser = names(compared["ours-no-normaliser"])
     assert no_normaliser[0] == "WhitespaceTokenizer"
     assert SPELLING not in no_normaliser
     assert no_normaliser[1:] == [n for n in ours[1:] if n != SPELLING]
     assert names(compared["ours-no-spelling"]) == [n for n in ours if n != SPELLING]
-    assert names(compared["ours-no-dense"]) == [n for n in ours if n != DENSE_FEATURIZER]
+    with_dense = names(compared["ours-with-dense"])
+    assert with_dense == ours[:-2] + [DENSE_FEATURIZER] + ours[-2:]
+    assert ours[-2:] == ["DIETClassifier", "FallbackClassifier"]
     spacy = compared["ours-spacy-tokens"][0]
     assert spacy["name"] == OUR_TOKENIZER and spacy["base_tokenizer"] == "spacy"
 
@@ -55,9 +57,11 @@ def test_rasa_default_is_rasas_pipeline_with_only_a_seed_added() -> None:
 def test_held_out_sets_load_and_typo_copies_really_differ() -> None:
     sets = load_test_sets(42)
     assert set(sets) == {t.key for t in TEST_SETS}
-    for key in ("external", "external-2", "external-3", "external-4"):
+    for key in ("external", "external-2", "external-3", "external-4", "external-5",
+                "external-6"):
         assert len(sets[key]) >= 250, key
     assert len(sets["public-real"]) >= 40 and len(sets["public-real-2"]) >= 40
+    assert len(sets["public-real-3"]) >= 25
     clean, typos = sets["external-3"], sets["external-3-typos"]
     assert [i for _, i in clean] == [i for _, i in typos]
     # Messages of only one- and two-letter words (`ok`, `ya`) keep no typo: the others do.
@@ -109,10 +113,11 @@ def test_every_real_public_question_names_its_source() -> None:
 
     from eval.run import ROOT
 
-    for name in ("public_real.yml", "public_real_2.yml"):
+    for name, size in (("public_real.yml", 40), ("public_real_2.yml", 40),
+                       ("public_real_3.yml", 25)):
         data = yaml.safe_load((ROOT / "tests/nlu" / name).read_text(encoding="utf-8"))
         examples = [e for block in data["nlu"] for e in block["examples"]]
-        assert len(examples) >= 40, name
+        assert len(examples) >= size, name
         for example in examples:
             assert example["text"].strip()
             assert str(example["metadata"]["source"]).startswith(("http://", "https://"))
