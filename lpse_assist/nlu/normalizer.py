@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
@@ -46,9 +46,31 @@ class Lexicon:
     protected: FrozenSet[str]
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML loader that refuses a key written twice in one mapping.
+
+    Plain YAML keeps only the last of two equal keys, so a trainer who adds a second
+    `sudah:` line would silently drop every variant under the first one.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Dict[Any, Any]:
+        seen: Dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None,
+                    f"'{key}' is listed twice (lines {seen[key]} and "
+                    f"{key_node.start_mark.line + 1}): put all its variants in one list",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_terms(path: Path) -> Tuple[Dict[str, str], Dict[Tuple[str, ...], str], FrozenSet[str]]:
     """Read `terms.yml`: single-word variants, multi-word variants and protected words."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader) or {}
     words: Dict[str, str] = {}
     phrases: Dict[Tuple[str, ...], str] = {}
     for standard, variants in (raw.get("replace") or {}).items():

@@ -31,6 +31,13 @@ def normalizer() -> Normalizer:
         ("lupapassword", "lupa password"),
         ("masuk2", "masuk masuk"),
         ("kl lupa kata sandi gmn", "kalau lupa password bagaimana"),
+        # Regional words (Javanese, Sundanese, Palembang, Balinese).
+        ("kulo lali pw", "saya lupa password"),
+        ("hilap akun kumaha", "lupa akun bagaimana"),
+        ("teu tiasa login keneh", "tidak bisa login masih"),
+        ("dak biso masuk cak mano", "tidak bisa masuk bagaimana"),
+        ("ppk wis digentos", "ppk sudah diganti"),
+        ("matur suksma", "terima kasih"),
     ],
 )
 def test_informal_spellings_become_standard(
@@ -100,3 +107,19 @@ def test_shipped_terms_have_no_conflicting_variants() -> None:
         for variant in variants:
             assert variant not in seen, f"{variant}: {seen.get(variant)} and {standard}"
             seen[variant] = standard
+
+
+def test_a_standard_form_written_twice_is_refused(tmp_path: Path) -> None:
+    """Plain YAML keeps only the last of two equal keys: the first list would vanish silently."""
+    import yaml
+
+    terms = tmp_path / "terms.yml"
+    terms.write_text("replace:\n  sudah: [sdh]\n  lupa: [lali]\n  sudah: [wis]\n",
+                     encoding="utf-8")
+    with pytest.raises(yaml.YAMLError, match="'sudah' is listed twice"):
+        load_terms(terms)
+    # The shipped file goes through the same check.
+    from lpse_assist.nlu.normalizer import DEFAULT_TERMS_FILE
+
+    words, _, _ = load_terms(DEFAULT_TERMS_FILE)
+    assert words["sdh"] == words["wis"] == "sudah"
