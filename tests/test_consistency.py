@@ -71,8 +71,10 @@ def custom_action_names() -> Set[str]:
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef) and node.name == "name":
                 for returned in ast.walk(node):
-                    if isinstance(returned, ast.Return) and isinstance(
-                        returned.value, ast.Constant
+                    if (
+                        isinstance(returned, ast.Return)
+                        and isinstance(returned.value, ast.Constant)
+                        and isinstance(returned.value.value, str)
                     ):
                         names.add(returned.value.value)
     return names

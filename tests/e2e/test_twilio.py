@@ -118,7 +118,7 @@ def test_delivered_whatsapp_reply_sends_no_sms(twilio_bot: TwilioBot) -> None:
 
 
 def test_special_inputs_reach_their_intents(twilio_bot: TwilioBot) -> None:
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         (
             {
                 "body": "",

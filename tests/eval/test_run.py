@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Dict, List, Sequence, Tuple
 
 from eval.metrics import Prediction
 from eval.run import (
@@ -146,7 +146,9 @@ def test_overlap_count_names_each_clean_set_and_ignores_case() -> None:
     from eval.run import training_overlaps
 
     training = [("Halo", "greet"), ("lupa password", "forgot_password")]
-    tests = {t.key: [("halo ", "greet"), ("gak bisa login", "login_problem")] for t in TEST_SETS}
+    tests: Dict[str, Sequence[Tuple[str, str]]] = {
+        t.key: [("halo ", "greet"), ("gak bisa login", "login_problem")] for t in TEST_SETS
+    }
     counts = training_overlaps(training, tests).split(", ")
     assert counts[0] == f"{TEST_SETS[0].key} 1/2"
     # Typo copies are not listed: their messages are the clean ones, changed.

@@ -14,12 +14,16 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from lpse_assist.render import is_gsm7, sms_encoding, sms_segments
 from tests.conftest import ROOT, TwilioBot
 from tests.deploy.topology import free_port, tail
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Locator, Page
 
 pytestmark = pytest.mark.e2e
 
@@ -64,7 +68,7 @@ def simulator(twilio_bot: TwilioBot, tmp_path_factory: pytest.TempPathFactory) -
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed (apt-get install chromium; .ci/run does it)")
     from playwright.sync_api import sync_playwright
@@ -75,20 +79,20 @@ def browser() -> Iterator[object]:
         instance.close()
 
 
-def bot_messages(page: object) -> object:
-    return page.locator("main.chat:not([hidden]) [data-testid=bot-message]")  # type: ignore[attr-defined]
+def bot_messages(page: Page) -> Locator:
+    return page.locator("main.chat:not([hidden]) [data-testid=bot-message]")
 
 
-def send_and_wait(page: object, text: str) -> object:
+def send_and_wait(page: Page, text: str) -> Locator:
     """Type ``text``, send it, and return the locator of the new bot messages' last one."""
-    before = bot_messages(page).count()  # type: ignore[attr-defined]
-    page.fill("[data-testid=composer-input]", text)  # type: ignore[attr-defined]
-    page.press("[data-testid=composer-input]", "Enter")  # type: ignore[attr-defined]
+    before = bot_messages(page).count()
+    page.fill("[data-testid=composer-input]", text)
+    page.press("[data-testid=composer-input]", "Enter")
     return wait_for_reply(page, before)
 
 
-def wait_for_reply(page: object, before: int) -> object:
-    page.wait_for_function(  # type: ignore[attr-defined]
+def wait_for_reply(page: Page, before: int) -> Locator:
+    page.wait_for_function(
         """([before]) => {
             const chat = document.querySelector('main.chat:not([hidden])');
             const bubbles = chat.querySelectorAll('[data-testid=bot-message]');
@@ -99,24 +103,24 @@ def wait_for_reply(page: object, before: int) -> object:
         arg=[before],
         timeout=REPLY_TIMEOUT_MS,
     )
-    errors = page.locator("main.chat:not([hidden]) [data-testid=error]")  # type: ignore[attr-defined]
+    errors = page.locator("main.chat:not([hidden]) [data-testid=error]")
     assert errors.count() == 0, errors.all_inner_texts()
     return bot_messages(page).last
 
 
-def tap_option(page: object, title: str) -> object:
+def tap_option(page: Page, title: str) -> Locator:
     """Tap the option with this title in the last bot message; returns the next reply."""
-    before = bot_messages(page).count()  # type: ignore[attr-defined]
+    before = bot_messages(page).count()
     last = bot_messages(page).last
     last.locator("[data-testid=option]", has_text=title).click()
     return wait_for_reply(page, before)
 
 
 def test_whatsapp_then_sms_conversation_in_the_simulator(
-    simulator: str, browser: object
+    simulator: str, browser: Browser
 ) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(viewport={"width": 900, "height": 820})  # type: ignore[attr-defined]
+    context = browser.new_context(viewport={"width": 900, "height": 820})
     page = context.new_page()
     page.goto(simulator)
     page.wait_for_selector("body[data-ready=true]")

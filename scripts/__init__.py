@@ -1,0 +1,1 @@
+"""Command-line tools of the project (run as scripts: `python scripts/<name>.py`)."""
