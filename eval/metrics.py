@@ -175,7 +175,7 @@ def threshold_grid(
 def neighbourhood_f1(
     grid: Sequence[Tuple[float, float, Scores]],
 ) -> Dict[Tuple[float, float], float]:
-    """Mean macro-F1 of each grid cell and its neighbours (one step along either axis).
+    """Mean macro-F1 of each grid cell and the 3 x 3 block of cells around it.
 
     A flat, noisy surface has an argmax that jumps between runs (0.35 one run, 0.6 the
     next): smoothing first picks the middle of a good region instead of a lucky cell.
