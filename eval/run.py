@@ -81,42 +81,38 @@ class TestSet:
     seen: bool = False
 
 
+def with_typo_copy(key: str, writer: str, path: str, seen: bool = False) -> List[TestSet]:
+    """An informal set and its copy with random typos (key `<key>-typos`), titled alike."""
+
+    def title(extra: str) -> str:
+        return f"dev: {writer}{extra} (seen)" if seen else f"held-out informal, {writer}{extra}"
+
+    return [
+        TestSet(key, title(""), path, seen=seen),
+        TestSet(f"{key}-typos", title(", random typos"), path, typos=True, seen=seen),
+    ]
+
+
 TEST_SETS = [
-    TestSet("external-5", "held-out informal, fifth outside writer",
-            "tests/nlu/heldout_external_5.yml"),
-    TestSet("external-5-typos", "held-out informal, fifth outside writer, random typos",
-            "tests/nlu/heldout_external_5.yml", typos=True),
-    TestSet("external-6", "held-out informal, sixth outside writer",
-            "tests/nlu/heldout_external_6.yml"),
-    TestSet("external-6-typos", "held-out informal, sixth outside writer, random typos",
-            "tests/nlu/heldout_external_6.yml", typos=True),
+    *with_typo_copy("external-5", "fifth outside writer", "tests/nlu/heldout_external_5.yml"),
+    *with_typo_copy("external-6", "sixth outside writer", "tests/nlu/heldout_external_6.yml"),
     TestSet("public-real-3", "real public questions, third collection",
             "tests/nlu/public_real_3.yml"),
     # Headline sets of an earlier run: their misses were read and the training data grew
     # after them (new wording, not their messages), so they are development sets now.
-    TestSet("external-3", "dev: third outside writer (seen)", "tests/nlu/heldout_external_3.yml",
-            seen=True),
-    TestSet("external-3-typos", "dev: third outside writer, random typos (seen)",
-            "tests/nlu/heldout_external_3.yml", typos=True, seen=True),
-    TestSet("external-4", "dev: fourth outside writer (seen)",
-            "tests/nlu/heldout_external_4.yml", seen=True),
-    TestSet("external-4-typos", "dev: fourth outside writer, random typos (seen)",
-            "tests/nlu/heldout_external_4.yml", typos=True, seen=True),
-    TestSet("external", "dev: first outside writer (seen)", "tests/nlu/heldout_external.yml",
-            seen=True),
-    TestSet("external-typos", "dev: first outside writer, random typos (seen)",
-            "tests/nlu/heldout_external.yml", typos=True, seen=True),
-    TestSet("external-2", "dev: second outside writer (seen)",
-            "tests/nlu/heldout_external_2.yml", seen=True),
-    TestSet("external-2-typos", "dev: second outside writer, random typos (seen)",
-            "tests/nlu/heldout_external_2.yml", typos=True, seen=True),
+    *with_typo_copy("external-3", "third outside writer", "tests/nlu/heldout_external_3.yml",
+                    seen=True),
+    *with_typo_copy("external-4", "fourth outside writer", "tests/nlu/heldout_external_4.yml",
+                    seen=True),
+    *with_typo_copy("external", "first outside writer", "tests/nlu/heldout_external.yml",
+                    seen=True),
+    *with_typo_copy("external-2", "second outside writer", "tests/nlu/heldout_external_2.yml",
+                    seen=True),
     TestSet("public-real-2", "dev: real public questions, second collection (seen)",
             "tests/nlu/public_real_2.yml", seen=True),
     TestSet("public-real", "dev: real public questions, first collection (seen)",
             "tests/nlu/public_real.yml", seen=True),
-    TestSet("heldout", "dev: team-written informal (seen)", "tests/nlu/heldout.yml", seen=True),
-    TestSet("heldout-typos", "dev: team-written informal, random typos (seen)",
-            "tests/nlu/heldout.yml", typos=True, seen=True),
+    *with_typo_copy("heldout", "team-written informal", "tests/nlu/heldout.yml", seen=True),
     TestSet("public", "dev: team-written public-style questions (seen)",
             "tests/nlu/public_questions.yml", seen=True),
 ]
