@@ -6,7 +6,16 @@ Order of the rules, applied to each word (case-insensitive):
 3. multi-word variants from our domain terms (`java script` -> `javascript`);
 4. single words from our domain terms (`terms.yml`, wins over the lexicon);
 5. the general slang lexicon (indoNLP's Kamus Alay, 4,331 entries), unless the word is protected
-   (our acronyms and English words that the lexicon would turn into Indonesian slang).
+   (our acronyms and English words that the lexicon would turn into Indonesian slang);
+6. a word none of the above knows, stretched by one letter at its end, is read without it
+   (`tengkyuu` -> `tengkyu` -> `terima kasih`, `gakk` -> `tidak`), when that shorter word is known.
+
+Two rules over the whole message follow:
+- laughter (`wkwk`, `hehe`, `awokwok`) is noise next to other words and is dropped, so "bisa
+  kok wkwk" reads like "bisa kok"; a message of laughter only keeps it;
+- an item the user says they still remember is dropped (`password masih ingat tapi user id
+  lupa` -> `masih ingat tapi user id lupa`): a bag of words cannot otherwise tell which of the
+  two was forgotten. A negation before the verb (`tidak ingat password`) keeps the item.
 
 The normaliser only ever replaces whole words with fixed strings: no fuzzy matching, because
 fuzzy spell-correctors rewrite domain words (login, spse, reset).
@@ -34,6 +43,23 @@ _REDUPLICATION = re.compile(r"^([^\W\d_]{2,})2$")
 _PUNCTUATION = "!\"'()*,.:;<=>?[]`{|}~"
 # Longest multi-word variant the domain terms may hold.
 _MAX_PHRASE_WORDS = 3
+# Laughter as typed in chat: wkwk, kwkw, awkwk, haha, hehe, hihi, xixi, awokwok, lol.
+_LAUGHTER = re.compile(
+    r"^(?:a?(?:wk|kw){2,}[wk]?|(?:ha|he|hi|hu|xi|wa)(?:h?(?:ha|he|hi|hu|xi|wa))+h?"
+    r"|a?wok(?:wok)+|lol|lmao|lmfao|rofl)$"
+)
+# "Remembered item" rule (standard words, after normalisation).
+_ITEMS: Tuple[Tuple[str, ...], ...] = (("user", "id"), ("password",))
+_KNOW = frozenset({"ingat", "inget", "tahu", "tau", "hafal", "hapal", "apal"})
+# After the item only: "user id nya sih ada" (the user still has it).
+_HAVE = frozenset({"ada", "punya"})
+_NEGATION = frozenset({"tidak", "belum", "lupa", "bukan", "kurang", "enggak", "nggak"})
+# Words that may stand between the item and the verb ("password nya saya masih ingat").
+_FILLER = frozenset({
+    "nya", "masih", "sudah", "saya", "aku", "gue", "gua", "kami", "kita", "sih", "kok", "mah",
+    "ya", "juga", "yang", "pun", "tuh", "itu", "ini", "sendiri", "kalau", "kan",
+})
+_MAX_FILLER = 3
 
 
 @dataclass(frozen=True)
@@ -116,18 +142,74 @@ def collapse_elongation(word: str) -> str:
     return _ELONGATION.sub(r"\1", word)
 
 
+def is_laughter(word: str) -> bool:
+    """`wkwkwk`, `hehe`, `awokwok` (lower case, elongation already collapsed)."""
+    return bool(_LAUGHTER.match(word))
+
+
+def drop_remembered_items(words: Sequence[str]) -> List[bool]:
+    """Which of `words` (standard, lower case) name an item the user says they still know.
+
+    `password masih ingat`, `user id saya tahu`, `masih ingat password`: True for the item's
+    words. Not when a negation stands before the verb (`tidak ingat password`).
+    """
+    drop = [False] * len(words)
+    for start in range(len(words)):
+        for item in _ITEMS:
+            end = start + len(item)
+            if tuple(words[start:end]) != item:
+                continue
+            if _known_after(words, end) or _known_before(words, start):
+                drop[start:end] = [True] * len(item)
+    return drop
+
+
+def _known_after(words: Sequence[str], position: int) -> bool:
+    """A knowing verb follows `position`, with only fillers and no negation in between."""
+    for word in words[position : position + _MAX_FILLER + 1]:
+        if word in _KNOW or word in _HAVE:
+            return True
+        if word not in _FILLER:
+            return False
+    return False
+
+
+def _known_before(words: Sequence[str], position: int) -> bool:
+    """A knowing verb, not negated, stands just before `position` (fillers allowed)."""
+    index = position - 1
+    while index >= 0 and position - index <= _MAX_FILLER and words[index] in _FILLER:
+        index -= 1
+    if index < 0 or words[index] not in _KNOW:
+        return False
+    before = words[max(0, index - 2) : index]
+    return not any(word in _NEGATION for word in before)
+
+
 class Normalizer:
     """Maps a sequence of words to standard spellings; keeps track of where each came from."""
 
-    def __init__(self, lexicon: Lexicon) -> None:
+    def __init__(self, lexicon: Lexicon, chat_rules: bool = True) -> None:
+        """`chat_rules`: rule 6 and the two message rules (laughter, remembered item)."""
         self.lexicon = lexicon
+        self.chat_rules = chat_rules
+        # Every spelling the lexicon knows, typed or standard: the stretched-ending rule only
+        # shortens a word into one of these.
+        self._known = frozenset(lexicon.words) | frozenset(lexicon.slang) | lexicon.protected | {
+            part
+            for standard in (*lexicon.words.values(), *lexicon.slang.values())
+            for part in standard.split()
+        }
 
     @classmethod
     def from_files(
-        cls, terms_file: Optional[str] = None, use_slang: bool = True
+        cls, terms_file: Optional[str] = None, use_slang: bool = True, chat_rules: bool = True
     ) -> Normalizer:
         """A normaliser over `terms_file` (default: the package's terms.yml) and the lexicon."""
-        return cls(load_lexicon(terms_file or str(DEFAULT_TERMS_FILE), use_slang))
+        return cls(load_lexicon(terms_file or str(DEFAULT_TERMS_FILE), use_slang), chat_rules)
+
+    def standard_form(self, word: str) -> str:
+        """Standard form of one typed word (`gabisa` -> `tidak bisa`; the word when unknown)."""
+        return self._word(collapse_elongation(word.lower()))
 
     def _word(self, word: str) -> str:
         """Standard form of one lower-case word (may be several words, or the word itself)."""
@@ -138,6 +220,14 @@ class Normalizer:
             return word
         standard = lex.slang.get(word)
         if standard is None:
+            shorter = word[:-1]
+            if (
+                self.chat_rules and len(shorter) >= 3
+                and word[-1] == word[-2] and word[-1].isalpha()
+                and word not in self._known and shorter in self._known
+            ):
+                # `tengkyuu`, `gakk`, `minn`: one letter stretched at the end.
+                return self._word(shorter)
             return word
         # Second hop through our terms: the lexicon writes `enggak`, `kalo`; we want `tidak`,
         # `kalau`.
@@ -151,8 +241,12 @@ class Normalizer:
         original text.
         """
         prepared: List[Tuple[str, int]] = []
-        for index, word in enumerate(words):
-            lowered = collapse_elongation(word.lower())
+        lowered_words = [collapse_elongation(word.lower()) for word in words]
+        # Laughter next to other words is noise; a message of laughter only keeps it.
+        only_laughter = all(is_laughter(word) for word in lowered_words)
+        for index, lowered in enumerate(lowered_words):
+            if self.chat_rules and is_laughter(lowered) and not only_laughter:
+                continue
             match = _REDUPLICATION.match(lowered)
             if match:
                 prepared.extend([(match.group(1), index), (match.group(1), index)])
@@ -178,7 +272,10 @@ class Normalizer:
             else:
                 result.extend((part, index, index) for part in standard.split())
             position += 1
-        return result
+        if not self.chat_rules:
+            return result
+        drop = drop_remembered_items([word.lower() for word, _, _ in result])
+        return [entry for entry, dropped in zip(result, drop, strict=True) if not dropped]
 
     def _phrase_at(
         self, prepared: Sequence[Tuple[str, int]], position: int

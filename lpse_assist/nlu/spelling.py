@@ -8,7 +8,10 @@ swapped; two mistakes for long words), puts the training word in its place.
 
 It is not a general spelling corrector: the dictionary is the training data's own words, learnt
 when the model is trained, so domain words (`login`, `spse`, `sikap`, `reset`) are never
-rewritten, and a trainer's new examples extend it with the next `make train`. A word is left
+rewritten, and a trainer's new examples extend it with the next `make train`. A word typed together
+with its neighbours (`gabisalogin`, `lupauseridnya`) and not correctable that way is split into at
+most three parts that are training words, or spellings the normaliser knows whose standard
+words are training words (`gabisa login` -> `tidak bisa login`). A word is left
 alone when it is in that vocabulary, when it is a real word the training data merely lacks
 (`baik`, `tetapi`, `pengaduan` must not become `bank`, `tetap`, `pengadaan`), when it is short,
 or when it has digits. Real words are Indonesian words whose stem is in PySastrawi's dictionary
@@ -24,7 +27,7 @@ import re
 from collections import Counter
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -36,6 +39,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from lpse_assist.nlu.normalizer import Normalizer
 from lpse_assist.nlu.tokenizer import ORIGINAL_FLAG, standard_tokens
 
 logger = logging.getLogger(__name__)
@@ -43,6 +47,12 @@ logger = logging.getLogger(__name__)
 VOCABULARY_FILE = "vocabulary.json"
 # Letters only: a word with digits or symbols is a code, a number or a URL, never a typo.
 _WORD = re.compile(r"^[^\W\d_]+$")
+# Run-together words: at most this many parts, each at least 3 letters (2 for a slang
+# spelling the normaliser rewrites, such as `gk`, `bs`, `pw`).
+_MAX_PARTS = 3
+_MIN_PART = 3
+# Longer letter strings are not words typed together (and the splits grow with the square).
+_MAX_SPLIT_LENGTH = 24
 
 
 def count_words(words: Iterable[str]) -> Dict[str, int]:
@@ -123,6 +133,51 @@ class VocabularySpeller:
             return None
         return str(suggestions[0].term)
 
+    def is_unknown(self, word: str) -> bool:
+        """True for a letters-only word of `min_length` or more that is neither a training word
+        nor a real Indonesian or English word."""
+        lowered = word.lower()
+        return (
+            len(lowered) >= self.min_length and lowered not in self.counts
+            and bool(_WORD.match(lowered))
+            and lowered not in self._english and not self._is_indonesian(lowered)
+        )
+
+    def segment(self, word: str, standard: Callable[[str], str]) -> Optional[List[str]]:
+        """`gabisalogin` -> [`tidak`, `bisa`, `login`]: the standard words of the fewest parts
+        (ties: the split whose rarest word is commonest), or None when no split fits.
+
+        `standard` maps a typed part to its standard words (the normaliser's word rule).
+        """
+        if not self.is_unknown(word) or len(word) > _MAX_SPLIT_LENGTH:
+            return None
+        lowered = word.lower()
+        best: Optional[Tuple[int, int, List[str]]] = None
+        for parts in _splits(lowered, _MAX_PARTS):
+            words: List[str] = []
+            for part in parts:
+                part_words = standard(part).split()
+                if len(part) < _MIN_PART and part_words == [part]:
+                    break
+                if not all(w in self.counts for w in part_words):
+                    break
+                words.extend(part_words)
+            else:
+                score = (len(parts), -min(self.counts[w] for w in words), words)
+                if best is None or score[:2] < best[:2]:
+                    best = score
+        return best[2] if best else None
+
+
+def _splits(word: str, max_parts: int) -> Iterable[List[str]]:
+    """Every way to cut `word` into 2..`max_parts` parts of at least 2 letters."""
+    for cut in range(2, len(word) - 1):
+        head, rest = word[:cut], word[cut:]
+        yield [head, rest]
+        if max_parts > 2:
+            for tail in _splits(rest, max_parts - 1):
+                yield [head, *tail]
+
 
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True
@@ -155,7 +210,12 @@ class VocabularySpellingCorrector(GraphComponent):
     def get_default_config() -> Dict[str, Any]:
         """Shortest word it corrects, the length from which two edits are allowed, and how many
         of the commonest English words count as real words (0: none)."""
-        return {"min_length": 4, "long_word_length": 8, "english_word_count": 30_000}
+        return {
+            "min_length": 4, "long_word_length": 8, "english_word_count": 30_000,
+            # Split run-together words (`gabisalogin`); the terms file the normaliser reads
+            # for their parts (None: lpse_assist/nlu/terms.yml).
+            "split_words": True, "terms_file": None,
+        }
 
     def __init__(
         self,
@@ -173,6 +233,10 @@ class VocabularySpellingCorrector(GraphComponent):
             min_length=int(self.config["min_length"]),
             long_word_length=int(self.config["long_word_length"]),
             english_word_count=int(self.config["english_word_count"]),
+        )
+        self._normalizer: Optional[Normalizer] = (
+            Normalizer.from_files(self.config["terms_file"])
+            if self.config["split_words"] else None
         )
 
     @classmethod
@@ -229,15 +293,24 @@ class VocabularySpellingCorrector(GraphComponent):
             tokens = message.get(TOKENS_NAMES[TEXT])
             if not tokens:
                 continue
-            message.set(TOKENS_NAMES[TEXT], [self._corrected(token) for token in tokens])
+            message.set(
+                TOKENS_NAMES[TEXT], [new for token in tokens for new in self._corrected(token)]
+            )
         return messages
 
-    def _corrected(self, token: Token) -> Token:
-        """`token` with the training word in place of a misspelt one (a new token: featurizers
-        read `lemma`, which Token fills from the text it was built with)."""
+    def _corrected(self, token: Token) -> List[Token]:
+        """`token` with the training word(s) in place of a misspelt or run-together one (new
+        tokens over the same typed text: featurizers read `lemma`, which Token fills from the
+        text it was built with)."""
         if token.get(ORIGINAL_FLAG):
-            return token
+            return [token]
         corrected = self.speller.correct(token.text)
-        if corrected is None:
-            return token
-        return Token(corrected, token.start, token.end, dict(token.data), lemma=corrected)
+        if corrected is not None:
+            words = [corrected]
+        elif self._normalizer is not None:
+            words = self.speller.segment(token.text, self._normalizer.standard_form) or []
+        else:
+            words = []
+        if not words:
+            return [token]
+        return [Token(w, token.start, token.end, dict(token.data), lemma=w) for w in words]

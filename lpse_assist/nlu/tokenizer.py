@@ -65,13 +65,18 @@ class NormalizingTokenizer(WhitespaceTokenizer):
             # Also keep the word as typed, before its standard form, when they differ: the
             # char n-grams then see both `gk` and `tidak`, which helps with typos in slang.
             "keep_original": False,
+            # Laughter as noise, a stretched last letter, an item the user still remembers
+            # (lpse_assist/nlu/normalizer.py); measured as the ablation `ours-no-chat-rules`.
+            "chat_rules": True,
         }
 
     def __init__(self, config: Dict[str, Any]) -> None:
         """Load the lexicon once per process (cached in the normaliser module)."""
         super().__init__(config)
         self.normalizer = Normalizer.from_files(
-            config.get("terms_file"), bool(config.get("use_slang_lexicon", True))
+            config.get("terms_file"),
+            bool(config.get("use_slang_lexicon", True)),
+            bool(config.get("chat_rules", True)),
         )
         self.base_tokenizer = str(config.get("base_tokenizer") or "whitespace")
         if self.base_tokenizer not in ("whitespace", "spacy"):

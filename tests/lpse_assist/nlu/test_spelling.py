@@ -106,6 +106,34 @@ def test_featurizers_see_the_correction(tmp_path: Path) -> None:
     assert (a.features != b.features).nnz == 0
 
 
+def test_run_together_words_are_split_into_training_words(tmp_path: Path) -> None:
+    component = trained(tmp_path)
+    # Parts may be slang the normaliser knows (`gk` -> tidak, `bs` -> bisa).
+    assert corrected(component, "gkbslogin spse") == ["tidak", "bisa", "login", "spse"]
+    assert corrected(component, "paketbelum muncul") == ["paket", "belum", "muncul"]
+    # Unknown parts, real words and short words stay as typed.
+    assert corrected(component, "xyzlogin") == ["xyzlogin"]
+    assert corrected(component, "dikirimkan") == ["dikirimkan"]
+
+
+def test_splitting_can_be_switched_off(tmp_path: Path) -> None:
+    storage = LocalModelStorage(tmp_path)
+    resource = Resource("spelling")
+    context = ExecutionContext(GraphSchema({}), node_name="spelling")
+    config = {**VocabularySpellingCorrector.get_default_config(), "split_words": False}
+    data = TrainingData([Message.build(text=t, intent=i) for t, i in TRAINING])
+    tokenizer().process_training_data(data)
+    VocabularySpellingCorrector.create(config, storage, resource, context).train(data)
+    component = VocabularySpellingCorrector.load(config, storage, resource, context)
+    assert corrected(component, "paketbelum") == ["paketbelum"]
+
+
+def test_segment_prefers_fewest_parts() -> None:
+    speller = VocabularySpeller({"login": 9, "log": 1, "in": 1, "spse": 5})
+    assert speller.segment("loginspse", str) == ["login", "spse"]
+    assert speller.segment("login", str) is None
+
+
 def test_nearest_word_ties_go_to_the_more_frequent_one() -> None:
     speller = VocabularySpeller(count_words(["lupa"] * 5 + ["lipa"]))
     assert speller.correct("lpa") is None  # three letters: too short
