@@ -90,10 +90,11 @@ clean:
 # --- eval (issue 4) ---
 .PHONY: eval bench-nlu
 # NLU evaluation (eval/run.py): Rasa's default pipeline vs ours without the normaliser vs ours
-# (+ ablations), 5-fold CV and the held-out files; writes docs/nlu-report.md. Trains 36 models
-# (about an hour on 2 cores), one at a time behind the training lock.
+# (+ ablations), 5-fold CV and the held-out files; writes docs/nlu-report.md. Trains 54 models,
+# two pipelines at a time (DIET trains on about one core), behind the training lock; about
+# 2.5 hours on 2 cores. ARGS="--only rasa-default ours ..." for fewer pipelines.
 eval: $(STAMP)
-	flock /tmp/lpse-assist-train.lock $(PY) -m eval.run --ablations
+	flock /tmp/lpse-assist-train.lock $(PY) -m eval.run --ablations --jobs 2 $(ARGS)
 
 # Full `rasa train` wall time (cache off) and parse p50/p95 on the trained model.
 bench-nlu: $(STAMP)

@@ -751,6 +751,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--only", nargs="*", help="pipeline names to run (default: all)")
     parser.add_argument("--ablations", action="store_true", help="also ablations of ours")
     parser.add_argument(
+        "--jobs", type=int, default=1,
+        help="pipelines evaluated at once, each in its own process (DIET trains on about one "
+        "core here, so 2 uses a 2-core machine fully)",
+    )
+    parser.add_argument(
         "--config", default=str(ROOT / "config.yml"),
         help="config whose pipeline is 'ours' (to try a change before editing config.yml)",
     )
@@ -791,21 +796,29 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     json_path = Path(args.json)
     done = resumable(json_path, info, args.folds, args.seed, sizes) if args.resume else {}
-    results = []
+    chosen = chosen_pipelines(args)
+    finished: Dict[str, PipelineResult] = {}
+    for name, _, _ in chosen:
+        if name in done:
+            print(f"[{name}] kept from {json_path}", flush=True)
+            finished[name] = done[name]
+    todo = [(name, description, pipeline) for name, description, pipeline in chosen
+            if name not in done]
+
+    def keep(result: PipelineResult) -> None:
+        # After every pipeline: a crash or a stop later loses nothing (see --resume).
+        finished[result.name] = result
+        save_results(json_path, info, args.folds, args.seed, sizes,
+                     [finished[n] for n, _, _ in chosen if n in finished])
+
     with tempfile.TemporaryDirectory(prefix="lpse-eval-") as tmp:
-        for name, description, pipeline in chosen_pipelines(args):
-            if name in done:
-                print(f"[{name}] kept from {json_path}", flush=True)
-                results.append(done[name])
-                continue
-            results.append(
-                evaluate_pipeline(
-                    name, description, pipeline, training, tests, args.folds, args.seed,
-                    Path(tmp),
-                )
-            )
-            # After every pipeline: a crash or a stop later loses nothing (see --resume).
-            save_results(json_path, info, args.folds, args.seed, sizes, results)
+        if args.jobs > 1 and len(todo) > 1:
+            run_in_processes(todo, training, tests, args, Path(tmp), keep)
+        else:
+            for name, description, pipeline in todo:
+                keep(evaluate_pipeline(name, description, pipeline, training, tests,
+                                       args.folds, args.seed, Path(tmp)))
+    results = [finished[name] for name, _, _ in chosen]
     print_summary(results)
     notes_path = Path(args.notes)
     notes = notes_path.read_text(encoding="utf-8") if notes_path.exists() else ""
@@ -814,6 +827,45 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     Path(args.report).write_text(report + "\n", encoding="utf-8")
     print(f"\nreport: {args.report}")
     return 0
+
+
+def _evaluate_in_worker(
+    name: str, description: str, pipeline: List[Dict[str, Any]], training: Sequence[Example],
+    tests: Dict[str, Sequence[Example]], folds: int, seed: int, workdir: str,
+) -> Dict[str, Any]:
+    """`evaluate_pipeline` in a worker process; returns what `save_results` stores for it."""
+    quiet_logs()
+    result = evaluate_pipeline(
+        name, description, pipeline, training, tests, folds, seed, Path(workdir)
+    )
+    return {**asdict(result), "predictions": {
+        k: [asdict(p) for p in v] for k, v in result.predictions.items()
+    }}
+
+
+def run_in_processes(
+    todo: Sequence[Tuple[str, str, List[Dict[str, Any]]]],
+    training: Sequence[Example],
+    tests: Dict[str, Sequence[Example]],
+    args: argparse.Namespace,
+    workdir: Path,
+    keep: Any,
+) -> None:
+    """Evaluate `todo` with `args.jobs` worker processes, longest-running pipeline first (the
+    order given); `keep` gets each result as it finishes. Results do not depend on the order:
+    every model has a fixed seed and its own folder."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
+    with ProcessPoolExecutor(max_workers=args.jobs, mp_context=context) as pool:
+        futures = [
+            pool.submit(_evaluate_in_worker, name, description, pipeline, training, tests,
+                        args.folds, args.seed, str(workdir / name))
+            for name, description, pipeline in todo
+        ]
+        for future in as_completed(futures):
+            keep(load_results({"results": [future.result()]})[0])
 
 
 def chosen_pipelines(

@@ -1,0 +1,48 @@
+"""`--jobs`: pipelines evaluated in worker processes give what one process gives."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any, Dict, List
+
+from eval.run import PipelineResult, evaluate_pipeline, run_in_processes
+
+TRAINING = [
+    (text, intent)
+    for intent, texts in {
+        "greet": ["halo", "hai min", "selamat pagi", "pagi kak", "assalamualaikum", "halo admin"],
+        "thank": ["makasih", "terima kasih", "thanks min", "trims", "makasih banyak", "tks"],
+        "login_problem": ["gak bisa login", "gagal masuk lpse", "login spse gagal",
+                          "tidak bisa login", "akun gagal login", "login error terus"],
+    }.items()
+    for text in texts
+]
+TESTS = {"small": [("halo kak", "greet"), ("makasih ya", "thank"), ("gagal login", "login_problem")]}
+
+
+def tiny(seed: int) -> List[Dict[str, Any]]:
+    """A pipeline that trains in seconds."""
+    return [
+        {"name": "WhitespaceTokenizer"},
+        {"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 3},
+        {"name": "DIETClassifier", "epochs": 2, "random_seed": seed,
+         "number_of_transformer_layers": 0, "entity_recognition": False},
+    ]
+
+
+def test_worker_processes_give_the_same_predictions(tmp_path: Path) -> None:
+    todo = [("a", "first", tiny(1)), ("b", "second", tiny(2))]
+    args = argparse.Namespace(jobs=2, folds=2, seed=3)
+    parallel: Dict[str, PipelineResult] = {}
+    run_in_processes(todo, TRAINING, TESTS, args, tmp_path / "jobs",
+                     lambda r: parallel.__setitem__(r.name, r))
+    assert set(parallel) == {"a", "b"}
+    for name, description, pipeline in todo:
+        alone = evaluate_pipeline(name, description, pipeline, TRAINING, TESTS, 2, 3,
+                                  tmp_path / "alone")
+        assert parallel[name].description == description
+        for key in ("cv", "small"):
+            got = [(p.text, p.top) for p in parallel[name].predictions[key]]
+            assert got == [(p.text, p.top) for p in alone.predictions[key]], (name, key)
+            assert len(got) == (len(TRAINING) if key == "cv" else len(TESTS["small"]))
