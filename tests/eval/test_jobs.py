@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Sequence, Tuple
 
 from eval.run import PipelineResult, evaluate_pipeline, run_in_processes
 
@@ -18,7 +18,9 @@ TRAINING = [
     }.items()
     for text in texts
 ]
-TESTS = {"small": [("halo kak", "greet"), ("makasih ya", "thank"), ("gagal login", "login_problem")]}
+TESTS: Dict[str, Sequence[Tuple[str, str]]] = {
+    "small": [("halo kak", "greet"), ("makasih ya", "thank"), ("gagal login", "login_problem")]
+}
 
 
 def tiny(seed: int) -> List[Dict[str, Any]]:
