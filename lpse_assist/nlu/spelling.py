@@ -120,11 +120,9 @@ class VocabularySpeller:
         """
         from symspellpy import Verbosity
 
+        if not self.is_unknown(word):
+            return None
         lowered = word.lower()
-        if len(lowered) < self.min_length or lowered in self.counts or not _WORD.match(lowered):
-            return None
-        if lowered in self._english or self._is_indonesian(lowered):
-            return None
         distance = 2 if len(lowered) >= self.long_word_length else 1
         suggestions = self._symspell.lookup(
             lowered, Verbosity.CLOSEST, max_edit_distance=distance, include_unknown=False

@@ -38,6 +38,30 @@ def normalizer() -> Normalizer:
         ("dak biso masuk cak mano", "tidak bisa masuk bagaimana"),
         ("ppk wis digentos", "ppk sudah diganti"),
         ("matur suksma", "terima kasih"),
+        # Chat rules: laughter next to other words is noise.
+        ("bisa kok sekarang wkwk", "bisa kok sekarang"),
+        ("woi min hehe", "woi admin"),
+        ("awokwok gabisa login", "tidak bisa login"),
+        ("hahaha makasih", "terima kasih"),
+        # A message of laughter only keeps it: a message is never left without words.
+        ("wkwkwk", "wkwkwk"),
+        # A stretched last letter.
+        ("tengkyuu", "terima kasih"),
+        ("gakk bisa", "tidak bisa"),
+        ("minn", "admin"),
+        # English words ending in a double letter are not shortened into slang.
+        ("all off free will", "all off free will"),
+        # An item the user says they still know is left out.
+        ("password masih ingat tapi user id lupa", "masih ingat tapi user id lupa"),
+        ("lupa uid, pw nya masih inget", "lupa user id nya masih ingat"),
+        ("sy ingat user id tp pw lupa", "saya ingat tapi password lupa"),
+        ("masih hafal passwordnya", "masih hafal"),
+        ("pw ilang, user id nya sih ada", "password hilang nya sih ada"),
+        # Negated: the item is what was forgotten, so it stays.
+        ("gak inget pw", "tidak ingat password"),
+        ("tidak tahu password nya", "tidak tahu password nya"),
+        # "benar" is about a rejected login, not about remembering: kept.
+        ("user id dan password sudah benar", "user id dan password sudah benar"),
     ],
 )
 def test_informal_spellings_become_standard(
@@ -125,56 +149,9 @@ def test_a_standard_form_written_twice_is_refused(tmp_path: Path) -> None:
     assert words["sdh"] == words["wis"] == "sudah"
 
 
-@pytest.mark.parametrize(
-    ("informal", "standard"),
-    [
-        # Laughter next to other words is noise.
-        ("bisa kok sekarang wkwk", "bisa kok sekarang"),
-        ("woi min hehe", "woi admin"),
-        ("awokwok gabisa login", "tidak bisa login"),
-        ("hahaha makasih", "terima kasih"),
-        # A message of laughter only keeps it: a message is never left without words.
-        ("wkwkwk", "wkwkwk"),
-    ],
-)
-def test_laughter_is_dropped_next_to_other_words(
-    normalizer: Normalizer, informal: str, standard: str
-) -> None:
-    assert normalizer.normalize(informal).lower() == standard
-
-
-@pytest.mark.parametrize(
-    ("informal", "standard"),
-    [
-        ("tengkyuu", "terima kasih"),
-        ("gakk bisa", "tidak bisa"),
-        ("minn", "admin"),
-        # English words ending in a double letter are not shortened into slang.
-        ("all off free will", "all off free will"),
-    ],
-)
-def test_a_stretched_last_letter_is_read_without_it(
-    normalizer: Normalizer, informal: str, standard: str
-) -> None:
-    assert normalizer.normalize(informal).lower() == standard
-
-
-@pytest.mark.parametrize(
-    ("informal", "standard"),
-    [
-        ("password masih ingat tapi user id lupa", "masih ingat tapi user id lupa"),
-        ("lupa uid, pw nya masih inget", "lupa user id nya masih ingat"),
-        ("sy ingat user id tp pw lupa", "saya ingat tapi password lupa"),
-        ("masih hafal passwordnya", "masih hafal"),
-        ("pw ilang, user id nya sih ada", "password hilang nya sih ada"),
-        # Negated: the item is what was forgotten, so it stays.
-        ("gak inget pw", "tidak ingat password"),
-        ("tidak tahu password nya", "tidak tahu password nya"),
-        # "benar" is about a rejected login, not about remembering: kept.
-        ("user id dan password sudah benar", "user id dan password sudah benar"),
-    ],
-)
-def test_an_item_the_user_still_knows_is_dropped(
-    normalizer: Normalizer, informal: str, standard: str
-) -> None:
-    assert normalizer.normalize(informal).lower() == standard
+def test_chat_rules_can_be_switched_off() -> None:
+    """The `ours-no-chat-rules` ablation: laughter, stretched letters and known items stay."""
+    plain = Normalizer.from_files(chat_rules=False)
+    assert plain.normalize("bisa kok wkwk") == "bisa kok wkwk"
+    assert plain.normalize("tengkyuu") == "tengkyuu"
+    assert plain.normalize("pw masih inget") == "password masih ingat"
