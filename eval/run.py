@@ -231,29 +231,30 @@ def without_spelling(pipeline: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     return [dict(step) for step in pipeline if step["name"] != SPELLING]
 
 
-def without_splitting(pipeline: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """`pipeline` whose spelling corrector does not split run-together words."""
+def with_option(
+    pipeline: List[Dict[str, Any]], component: str, option: str, value: Any
+) -> List[Dict[str, Any]]:
+    """`pipeline` with one option of `component` set to `value`, every other step as it is."""
     return [
-        {**step, "split_words": False} if step["name"] == SPELLING else dict(step)
+        {**step, option: value} if step["name"] == component else dict(step)
         for step in pipeline
     ]
+
+
+def without_splitting(pipeline: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """`pipeline` whose spelling corrector does not split run-together words."""
+    return with_option(pipeline, SPELLING, "split_words", False)
 
 
 def without_chat_rules(pipeline: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """`pipeline` whose normaliser has no chat rules (laughter, stretched last letter,
     remembered item)."""
-    return [
-        {**step, "chat_rules": False} if step["name"] == OUR_TOKENIZER else dict(step)
-        for step in pipeline
-    ]
+    return with_option(pipeline, OUR_TOKENIZER, "chat_rules", False)
 
 
 def with_spacy_tokens(pipeline: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """`pipeline` whose tokenizer splits words with spacy.blank("id") before normalising."""
-    return [
-        {**step, "base_tokenizer": "spacy"} if step["name"] == OUR_TOKENIZER else dict(step)
-        for step in pipeline
-    ]
+    return with_option(pipeline, OUR_TOKENIZER, "base_tokenizer", "spacy")
 
 
 def with_dense(pipeline: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
@@ -835,12 +836,10 @@ def _evaluate_in_worker(
 ) -> Dict[str, Any]:
     """`evaluate_pipeline` in a worker process; returns what `save_results` stores for it."""
     quiet_logs()
-    result = evaluate_pipeline(
-        name, description, pipeline, training, tests, folds, seed, Path(workdir)
+    return result_to_dict(
+        evaluate_pipeline(name, description, pipeline, training, tests, folds, seed,
+                          Path(workdir))
     )
-    return {**asdict(result), "predictions": {
-        k: [asdict(p) for p in v] for k, v in result.predictions.items()
-    }}
 
 
 def run_in_processes(
@@ -903,13 +902,16 @@ def save_results(
     path.parent.mkdir(parents=True, exist_ok=True)
     saved = {
         "info": info, "folds": folds, "seed": seed, "sizes": sizes,
-        "results": [
-            {**asdict(r), "predictions": {k: [asdict(p) for p in v]
-                                          for k, v in r.predictions.items()}}
-            for r in results
-        ],
+        "results": [result_to_dict(r) for r in results],
     }
     path.write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")
+
+
+def result_to_dict(result: PipelineResult) -> Dict[str, Any]:
+    """One pipeline's result as JSON-ready data (`load_results` reads it back)."""
+    return {**asdict(result), "predictions": {
+        k: [asdict(p) for p in v] for k, v in result.predictions.items()
+    }}
 
 
 def load_results(saved: Dict[str, Any]) -> List[PipelineResult]:
