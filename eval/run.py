@@ -39,7 +39,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
@@ -848,7 +848,7 @@ def run_in_processes(
     tests: Dict[str, Sequence[Example]],
     args: argparse.Namespace,
     workdir: Path,
-    keep: Any,
+    keep: Callable[[PipelineResult], None],
 ) -> None:
     """Evaluate `todo` with `args.jobs` worker processes, longest-running pipeline first (the
     order given); `keep` gets each result as it finishes. Results do not depend on the order:
