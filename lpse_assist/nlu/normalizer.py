@@ -15,7 +15,8 @@ Two rules over the whole message follow:
   kok wkwk" reads like "bisa kok"; a message of laughter only keeps it;
 - an item the user says they still remember is dropped (`password masih ingat tapi user id
   lupa` -> `masih ingat tapi user id lupa`): a bag of words cannot otherwise tell which of the
-  two was forgotten. A negation before the verb (`tidak ingat password`) keeps the item.
+  two was forgotten. A negation before the verb (`tidak ingat password`) keeps the item, and
+  so does a question or wish (`cara tahu user id`, `mau tahu password`).
 
 The normaliser only ever replaces whole words with fixed strings: no fuzzy matching, because
 fuzzy spell-correctors rewrite domain words (login, spse, reset).
@@ -45,7 +46,8 @@ _PUNCTUATION = "!\"'()*,.:;<=>?[]`{|}~"
 _MAX_PHRASE_WORDS = 3
 # Laughter as typed in chat: wkwk, kwkw, awkwk, haha, hehe, hihi, xixi, awokwok, lol.
 _LAUGHTER = re.compile(
-    r"^(?:a?(?:wk|kw){2,}[wk]?|(?:ha|he|hi|hu|xi|wa)(?:h?(?:ha|he|hi|hu|xi|wa))+h?"
+    # Any run of w and k with both letters (`wkwwk`, `wkkwk`: chat laughter is typed fast).
+    r"^(?:a?(?=[wk]*w)(?=[wk]*k)[wk]{4,}|(?:ha|he|hi|hu|xi|wa)(?:h?(?:ha|he|hi|hu|xi|wa))+h?"
     r"|a?wok(?:wok)+|lol|lmao|lmfao|rofl)$"
 )
 # "Remembered item" rule (standard words, after normalisation).
@@ -54,6 +56,12 @@ _KNOW = frozenset({"ingat", "inget", "tahu", "tau", "hafal", "hapal", "apal"})
 # After the item only: "user id nya sih ada" (the user still has it).
 _HAVE = frozenset({"ada", "punya"})
 _NEGATION = frozenset({"tidak", "belum", "lupa", "bukan", "kurang", "enggak", "nggak"})
+# Before the verb, these make it a question or a wish, not a statement: "cara tahu user id",
+# "mau tahu password" ask for the item, so it stays.
+_SEEKING = frozenset({
+    "cara", "bagaimana", "mau", "ingin", "perlu", "harus", "biar", "agar", "supaya", "untuk",
+    "cari", "mencari", "bisa", "gimana",
+})
 # Words that may stand between the item and the verb ("password nya saya masih ingat").
 _FILLER = frozenset({
     "nya", "masih", "sudah", "saya", "aku", "gue", "gua", "kami", "kita", "sih", "kok", "mah",
@@ -159,6 +167,9 @@ def drop_remembered_items(words: Sequence[str]) -> List[bool]:
             end = start + len(item)
             if tuple(words[start:end]) != item:
                 continue
+            if _forgotten_after(words, end):
+                # "user id saya tau, pw lupa": the verb before belongs to the other item.
+                continue
             if _known_after(words, end) or _known_before(words, start):
                 drop[start:end] = [True] * len(item)
     return drop
@@ -174,6 +185,16 @@ def _known_after(words: Sequence[str], position: int) -> bool:
     return False
 
 
+def _forgotten_after(words: Sequence[str], position: int) -> bool:
+    """A negation (`lupa`, `tidak`) follows `position`, with only fillers in between."""
+    for word in words[position : position + _MAX_FILLER + 1]:
+        if word in _NEGATION:
+            return True
+        if word not in _FILLER:
+            return False
+    return False
+
+
 def _known_before(words: Sequence[str], position: int) -> bool:
     """A knowing verb, not negated, stands just before `position` (fillers allowed)."""
     index = position - 1
@@ -182,7 +203,7 @@ def _known_before(words: Sequence[str], position: int) -> bool:
     if index < 0 or words[index] not in _KNOW:
         return False
     before = words[max(0, index - 2) : index]
-    return not any(word in _NEGATION for word in before)
+    return not any(word in _NEGATION or word in _SEEKING for word in before)
 
 
 class Normalizer:

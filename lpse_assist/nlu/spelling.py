@@ -11,7 +11,9 @@ when the model is trained, so domain words (`login`, `spse`, `sikap`, `reset`) a
 rewritten, and a trainer's new examples extend it with the next `make train`. A word typed together
 with its neighbours (`gabisalogin`, `lupauseridnya`) and not correctable that way is split into at
 most three parts that are training words, or spellings the normaliser knows whose standard
-words are training words (`gabisa login` -> `tidak bisa login`). A word is left
+words are training words (`gabisa login` -> `tidak bisa login`). An informal spelling from
+terms.yml typed with a mistake (`amkasih`, `etngkyu`) becomes its standard words (`terima
+kasih`) when no training word is close, since the normaliser cannot recognise it. A word is left
 alone when it is in that vocabulary, when it is a real word the training data merely lacks
 (`baik`, `tetapi`, `pengaduan` must not become `bank`, `tetap`, `pengadaan`), when it is short,
 or when it has digits. Real words are Indonesian words whose stem is in PySastrawi's dictionary
@@ -99,8 +101,14 @@ class VocabularySpeller:
         min_length: int = 4,
         long_word_length: int = 8,
         english_word_count: int = 30_000,
+        variants: Optional[Mapping[str, str]] = None,
     ) -> None:
-        """`counts`: how often each (lower-case) word occurs in the training data."""
+        """`counts`: how often each (lower-case) word occurs in the training data.
+
+        `variants`: informal spellings the normaliser knows, with their standard form
+        (`makasih` -> `terima kasih`); a misspelt variant (`amkasih`) is corrected to the
+        standard form when every word of it is a training word.
+        """
         from symspellpy import SymSpell
 
         self.counts = dict(counts)
@@ -111,9 +119,23 @@ class VocabularySpeller:
         self._symspell = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
         for word, count in self.counts.items():
             self._symspell.create_dictionary_entry(word, count)
+        # A second dictionary, looked up only when no training word is close: a typo of a
+        # training word stays what it was before variants were added.
+        self._variants = {
+            typed: standard
+            for typed, standard in (variants or {}).items()
+            if len(typed) >= min_length and _WORD.match(typed) and typed not in self.counts
+            and all(word in self.counts for word in standard.split())
+        }
+        self._variant_symspell = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
+        for typed, standard in self._variants.items():
+            self._variant_symspell.create_dictionary_entry(
+                typed, min(self.counts[word] for word in standard.split())
+            )
 
     def correct(self, word: str) -> Optional[str]:
-        """The training word meant by `word`, or None when `word` is known or no word is close.
+        """The training word meant by `word` (or the standard words of the informal spelling
+        meant, space-separated), or None when `word` is known or no word is close.
 
         One edit for words of `min_length` letters and more, two from `long_word_length`; among
         equally close words the one most frequent in training wins.
@@ -124,12 +146,14 @@ class VocabularySpeller:
             return None
         lowered = word.lower()
         distance = 2 if len(lowered) >= self.long_word_length else 1
-        suggestions = self._symspell.lookup(
-            lowered, Verbosity.CLOSEST, max_edit_distance=distance, include_unknown=False
-        )
-        if not suggestions:
-            return None
-        return str(suggestions[0].term)
+        for symspell in (self._symspell, self._variant_symspell):
+            suggestions = symspell.lookup(
+                lowered, Verbosity.CLOSEST, max_edit_distance=distance, include_unknown=False
+            )
+            if suggestions:
+                term = str(suggestions[0].term)
+                return self._variants.get(term, term)
+        return None
 
     def is_unknown(self, word: str) -> bool:
         """True for a letters-only word of `min_length` or more that is neither a training word
@@ -210,9 +234,13 @@ class VocabularySpellingCorrector(GraphComponent):
         of the commonest English words count as real words (0: none)."""
         return {
             "min_length": 4, "long_word_length": 8, "english_word_count": 30_000,
-            # Split run-together words (`gabisalogin`); the terms file the normaliser reads
-            # for their parts (None: lpse_assist/nlu/terms.yml).
-            "split_words": True, "terms_file": None,
+            # Split run-together words (`gabisalogin`).
+            "split_words": True,
+            # Misspelt informal spellings (`amkasih`) -> their standard words.
+            "correct_variants": True,
+            # The normaliser's settings for split parts and variants: keep them the same as
+            # NormalizingTokenizer's (None: lpse_assist/nlu/terms.yml).
+            "terms_file": None, "chat_rules": True,
         }
 
     def __init__(
@@ -226,15 +254,17 @@ class VocabularySpellingCorrector(GraphComponent):
         self.config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
+        self._normalizer = Normalizer.from_files(
+            self.config["terms_file"], chat_rules=bool(self.config["chat_rules"])
+        )
         self.speller = VocabularySpeller(
             counts or {},
             min_length=int(self.config["min_length"]),
             long_word_length=int(self.config["long_word_length"]),
             english_word_count=int(self.config["english_word_count"]),
-        )
-        self._normalizer: Optional[Normalizer] = (
-            Normalizer.from_files(self.config["terms_file"])
-            if self.config["split_words"] else None
+            variants=(
+                self._normalizer.lexicon.words if self.config["correct_variants"] else None
+            ),
         )
 
     @classmethod
@@ -304,8 +334,8 @@ class VocabularySpellingCorrector(GraphComponent):
             return [token]
         corrected = self.speller.correct(token.text)
         if corrected is not None:
-            words = [corrected]
-        elif self._normalizer is not None:
+            words = corrected.split()
+        elif self.config["split_words"]:
             words = self.speller.segment(token.text, self._normalizer.standard_form) or []
         else:
             words = []

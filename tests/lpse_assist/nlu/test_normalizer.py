@@ -43,6 +43,7 @@ def normalizer() -> Normalizer:
         ("woi min hehe", "woi admin"),
         ("awokwok gabisa login", "tidak bisa login"),
         ("hahaha makasih", "terima kasih"),
+        ("gabisa login kak wkwwk pusing", "tidak bisa login kak pusing"),
         # A message of laughter only keeps it: a message is never left without words.
         ("wkwkwk", "wkwkwk"),
         # A stretched last letter.
@@ -60,6 +61,14 @@ def normalizer() -> Normalizer:
         # Negated: the item is what was forgotten, so it stays.
         ("gak inget pw", "tidak ingat password"),
         ("tidak tahu password nya", "tidak tahu password nya"),
+        # A question or wish about the item, and an item forgotten after another one's verb.
+        ("gimana cara tau user id lpse", "bagaimana cara tau user id lpse"),
+        ("mau tahu password saya", "mau tahu password saya"),
+        ("user id saya tau, pw lupa", "saya tau password lupa"),
+        # Javanese, Sundanese and Minang words of the question.
+        ("mas iki iso takon opo wae", "mas ini bisa tanya apa saja"),
+        ("akun ambo ndak taingek lai", "akun saya tidak ingat lagi"),
+        ("kulo kesupen password", "saya lupa password"),
         # "benar" is about a rejected login, not about remembering: kept.
         ("user id dan password sudah benar", "user id dan password sudah benar"),
     ],

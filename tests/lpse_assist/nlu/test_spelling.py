@@ -26,6 +26,7 @@ TRAINING = [
     ("data tidak tersinkronisasi saat login", "login_data_not_synced"),
     ("nomor call center lkpp berapa", "contact_support"),
     ("sy gk bs login", "login_problem"),
+    ("makasih banyak", "thank"),
 ]
 
 
@@ -126,6 +127,26 @@ def test_splitting_can_be_switched_off(tmp_path: Path) -> None:
     VocabularySpellingCorrector.create(config, storage, resource, context).train(data)
     component = VocabularySpellingCorrector.load(config, storage, resource, context)
     assert corrected(component, "paketbelum") == ["paketbelum"]
+
+
+def test_misspelt_informal_spellings_become_their_standard_words(tmp_path: Path) -> None:
+    """`makasih` is in terms.yml (-> `terima kasih`), so the normaliser reads it; typed with a
+    mistake it is no training word, and only the corrector can bring it back."""
+    component = trained(tmp_path)
+    assert corrected(component, "amkasih") == ["terima", "kasih"]
+    assert corrected(component, "tengkyuu") == ["terima", "kasih"]  # the stretched-letter rule
+    assert corrected(component, "etngkyu") == ["terima", "kasih"]
+
+
+def test_variants_are_a_second_choice_and_can_be_switched_off() -> None:
+    counts = count_words(["paket", "terima", "kasih"])
+    speller = VocabularySpeller(counts, variants={"paker": "paket", "makasih": "terima kasih"})
+    # A training word one edit away wins over a variant one edit away.
+    assert speller.correct("pakef") == "paket"
+    assert speller.correct("maksih") == "terima kasih"
+    # A variant whose standard words are not all training words is never a target.
+    assert VocabularySpeller(counts, variants={"sankyu": "arigato"}).correct("sankyuu") is None
+    assert VocabularySpeller(counts).correct("maksih") is None
 
 
 def test_segment_prefers_fewest_parts() -> None:
