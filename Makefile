@@ -91,8 +91,9 @@ clean:
 .PHONY: eval bench-nlu
 # NLU evaluation (eval/run.py): Rasa's default pipeline vs ours without the normaliser vs ours
 # (+ ablations), 5-fold CV and the held-out files; writes docs/nlu-report.md. Trains 54 models,
-# two pipelines at a time (DIET trains on about one core), behind the training lock; about
-# 2.5 hours on 2 cores. ARGS="--only rasa-default ours ..." for fewer pipelines.
+# two pipelines at a time (DIET trains on about one core), behind the training lock; one to
+# three hours on 2 cores, depending on the machine. ARGS="--only rasa-default ours ..." for
+# fewer pipelines.
 eval: $(STAMP)
 	flock /tmp/lpse-assist-train.lock $(PY) -m eval.run --ablations --jobs 2 $(ARGS)
 
