@@ -377,6 +377,65 @@ def parse_all(
         loop.close()
 
 
+# One model of a pipeline's evaluation: a CV fold (its index) or the model on all data (FULL).
+FULL = "full"
+Unit = Any  # int | FULL
+
+
+def units_of(folds: int, tests: Dict[str, Sequence[Example]]) -> List[Unit]:
+    """The models a pipeline's evaluation trains: one per fold, then (with held-out sets) the
+    model on all data."""
+    return [*range(folds), *([FULL] if tests else [])]
+
+
+def evaluate_unit(
+    name: str,
+    pipeline: List[Dict[str, Any]],
+    training: Sequence[Example],
+    tests: Dict[str, Sequence[Example]],
+    folds: int,
+    seed: int,
+    unit: Unit,
+    workdir: Path,
+) -> Dict[str, Any]:
+    """Train one model of `unit` and parse what it is scored on: the held-back fold, or every
+    held-out set (timed, after a warm-up). Returns seconds, predictions and parse times."""
+    if unit == FULL:
+        agent, seconds = train(pipeline, training, workdir / f"{name}-full")
+        parse_all(agent, list(tests.values())[0][:20])  # warm-up, not timed
+        parse_ms: List[float] = []
+        predictions = {key: parse_all(agent, examples, parse_ms) for key, examples in tests.items()}
+        print(f"[{name}] full model trained in {seconds:.0f}s", flush=True)
+        return {"seconds": seconds, "predictions": predictions, "parse_ms": parse_ms}
+    test_indices = stratified_folds(training, folds, seed)[unit]
+    held = set(test_indices)
+    train_part = [e for i, e in enumerate(training) if i not in held]
+    test_part = [training[i] for i in test_indices]
+    agent, seconds = train(pipeline, train_part, workdir / f"{name}-fold{unit}")
+    print(f"[{name}] fold {unit + 1}/{folds}: trained in {seconds:.0f}s", flush=True)
+    return {"seconds": seconds, "predictions": {"cv": parse_all(agent, test_part)},
+            "parse_ms": []}
+
+
+def assemble(
+    name: str, description: str, pipeline: List[Dict[str, Any]], parts: Dict[Unit, Dict[str, Any]],
+    folds: int,
+) -> PipelineResult:
+    """The pipeline's result from its units' outputs (CV predictions in fold order)."""
+    threshold, ambiguity = fallback_thresholds(pipeline)
+    result = PipelineResult(name, description, threshold, ambiguity)
+    out_of_fold: List[Prediction] = []
+    for fold in range(folds):
+        result.fold_train_seconds.append(parts[fold]["seconds"])
+        out_of_fold.extend(parts[fold]["predictions"]["cv"])
+    result.predictions["cv"] = out_of_fold
+    if FULL in parts:
+        result.full_train_seconds = parts[FULL]["seconds"]
+        result.predictions.update(parts[FULL]["predictions"])
+        result.parse_ms = list(parts[FULL]["parse_ms"])
+    return result
+
+
 def evaluate_pipeline(
     name: str,
     description: str,
@@ -387,28 +446,13 @@ def evaluate_pipeline(
     seed: int,
     workdir: Path,
 ) -> PipelineResult:
-    """Cross-validate `pipeline`, then train on everything and parse the held-out sets."""
-    threshold, ambiguity = fallback_thresholds(pipeline)
-    result = PipelineResult(name, description, threshold, ambiguity)
-    out_of_fold: List[Prediction] = []
-    for fold, test_indices in enumerate(stratified_folds(training, folds, seed)):
-        held = set(test_indices)
-        train_part = [e for i, e in enumerate(training) if i not in held]
-        test_part = [training[i] for i in test_indices]
-        agent, seconds = train(pipeline, train_part, workdir / f"{name}-fold{fold}")
-        result.fold_train_seconds.append(seconds)
-        out_of_fold.extend(parse_all(agent, test_part))
-        print(f"[{name}] fold {fold + 1}/{folds}: trained in {seconds:.0f}s", flush=True)
-    result.predictions["cv"] = out_of_fold
-    if not tests:  # a decision run (--cv-only): no full model, no held-out set looked at
-        return result
-    agent, seconds = train(pipeline, training, workdir / f"{name}-full")
-    result.full_train_seconds = seconds
-    parse_all(agent, list(tests.values())[0][:20])  # warm-up, not timed
-    for set_name, examples in tests.items():
-        result.predictions[set_name] = parse_all(agent, examples, result.parse_ms)
-    print(f"[{name}] full model trained in {seconds:.0f}s", flush=True)
-    return result
+    """Cross-validate `pipeline`, then train on everything and parse the held-out sets (none
+    in a decision run, --cv-only: no full model, no held-out set looked at)."""
+    parts = {
+        unit: evaluate_unit(name, pipeline, training, tests, folds, seed, unit, workdir)
+        for unit in units_of(folds, tests)
+    }
+    return assemble(name, description, pipeline, parts, folds)
 
 
 # ----------------------------------------------------------------------------- report
@@ -769,8 +813,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--ablations", action="store_true", help="also ablations of ours")
     parser.add_argument(
         "--jobs", type=int, default=1,
-        help="pipelines evaluated at once, each in its own process (DIET trains on about one "
-        "core here, so 2 uses a 2-core machine fully)",
+        help="models trained at once (CV folds and full models of every pipeline), each in its "
+        "own process (DIET trains on about one core here, so 2 uses a 2-core machine fully)",
     )
     parser.add_argument(
         "--config", default=str(ROOT / "config.yml"),
@@ -829,7 +873,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                      [finished[n] for n, _, _ in chosen if n in finished])
 
     with tempfile.TemporaryDirectory(prefix="lpse-eval-") as tmp:
-        if args.jobs > 1 and len(todo) > 1:
+        if args.jobs > 1 and todo:
             run_in_processes(todo, training, tests, args, Path(tmp), keep)
         else:
             for name, description, pipeline in todo:
@@ -846,16 +890,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
-def _evaluate_in_worker(
-    name: str, description: str, pipeline: List[Dict[str, Any]], training: Sequence[Example],
-    tests: Dict[str, Sequence[Example]], folds: int, seed: int, workdir: str,
+def _evaluate_unit_in_worker(
+    name: str, pipeline: List[Dict[str, Any]], training: Sequence[Example],
+    tests: Dict[str, Sequence[Example]], folds: int, seed: int, unit: Unit, workdir: str,
 ) -> Dict[str, Any]:
-    """`evaluate_pipeline` in a worker process; returns what `save_results` stores for it."""
+    """`evaluate_unit` in a worker process."""
     quiet_logs()
-    return result_to_dict(
-        evaluate_pipeline(name, description, pipeline, training, tests, folds, seed,
-                          Path(workdir))
-    )
+    return evaluate_unit(name, pipeline, training, tests, folds, seed, unit, Path(workdir))
 
 
 def run_in_processes(
@@ -866,21 +907,32 @@ def run_in_processes(
     workdir: Path,
     keep: Callable[[PipelineResult], None],
 ) -> None:
-    """Evaluate `todo` with `args.jobs` worker processes, longest-running pipeline first (the
-    order given); `keep` gets each result as it finishes. Results do not depend on the order:
-    every model has a fixed seed and its own folder."""
+    """Evaluate `todo` with `args.jobs` worker processes; `keep` gets each pipeline's result
+    as soon as its last model is done. The unit of work is one model (a fold, or the full
+    model), not a pipeline: the slow default pipeline's folds then train side by side instead
+    of one after the other. Results do not depend on the order: every model has a fixed seed
+    and its own folder."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    pipelines_by_name = {name: (description, pipeline) for name, description, pipeline in todo}
+    parts: Dict[str, Dict[Unit, Dict[str, Any]]] = {name: {} for name in pipelines_by_name}
+    units = units_of(args.folds, tests)
     context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=context) as pool:
-        futures = [
-            pool.submit(_evaluate_in_worker, name, description, pipeline, training, tests,
-                        args.folds, args.seed, str(workdir / name))
-            for name, description, pipeline in todo
-        ]
+        # Submitted in the order given (longest-running pipeline first).
+        futures = {
+            pool.submit(_evaluate_unit_in_worker, name, pipeline, training, tests, args.folds,
+                        args.seed, unit, str(workdir / name)): (name, unit)
+            for name, _, pipeline in todo
+            for unit in units
+        }
         for future in as_completed(futures):
-            keep(load_results({"results": [future.result()]})[0])
+            name, unit = futures[future]
+            parts[name][unit] = future.result()
+            if len(parts[name]) == len(units):
+                description, pipeline = pipelines_by_name[name]
+                keep(assemble(name, description, pipeline, parts[name], args.folds))
 
 
 def chosen_pipelines(
@@ -898,15 +950,18 @@ def cv_only(args: argparse.Namespace) -> int:
     """Cross-validate the chosen pipelines and print their figures: how a pipeline or
     threshold choice is made without looking at the held-out sets."""
     training = load_examples(ROOT / "data" / "nlu")
-    results = []
+    chosen = chosen_pipelines(args)
+    finished: Dict[str, PipelineResult] = {}
     with tempfile.TemporaryDirectory(prefix="lpse-eval-cv-") as tmp:
-        for name, description, pipeline in chosen_pipelines(args):
-            results.append(
-                evaluate_pipeline(
+        if args.jobs > 1:
+            run_in_processes(chosen, training, {}, args, Path(tmp),
+                             lambda result: finished.__setitem__(result.name, result))
+        else:
+            for name, description, pipeline in chosen:
+                finished[name] = evaluate_pipeline(
                     name, description, pipeline, training, {}, args.folds, args.seed, Path(tmp)
                 )
-            )
-    print_summary(results)
+    print_summary([finished[name] for name, _, _ in chosen])
     return 0
 
 

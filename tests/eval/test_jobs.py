@@ -1,4 +1,5 @@
-"""`--jobs`: pipelines evaluated in worker processes give what one process gives."""
+"""`--jobs`: models trained in worker processes (a fold or a full model each) give what one
+process gives."""
 
 from __future__ import annotations
 
@@ -48,3 +49,17 @@ def test_worker_processes_give_the_same_predictions(tmp_path: Path) -> None:
             got = [(p.text, p.top) for p in parallel[name].predictions[key]]
             assert got == [(p.text, p.top) for p in alone.predictions[key]], (name, key)
             assert len(got) == (len(TRAINING) if key == "cv" else len(TESTS["small"]))
+
+
+def test_a_decision_run_splits_one_pipeline_over_workers(tmp_path: Path) -> None:
+    """--cv-only with --jobs: no held-out sets, so only folds, assembled in fold order."""
+    args = argparse.Namespace(jobs=2, folds=3, seed=3)
+    parallel: List[PipelineResult] = []
+    run_in_processes([("a", "first", tiny(1))], TRAINING, {}, args, tmp_path / "jobs",
+                     parallel.append)
+    alone = evaluate_pipeline("a", "first", tiny(1), TRAINING, {}, 3, 3, tmp_path / "alone")
+    assert len(parallel) == 1 and set(parallel[0].predictions) == {"cv"}
+    assert [(p.text, p.top) for p in parallel[0].predictions["cv"]] == [
+        (p.text, p.top) for p in alone.predictions["cv"]
+    ]
+    assert len(parallel[0].fold_train_seconds) == 3 and parallel[0].full_train_seconds == 0.0
