@@ -3,11 +3,11 @@
 For each pipeline: k-fold cross-validation on data/nlu (stratified by intent, seeded), then one
 model trained on all of data/nlu and scored on the held-out files (TEST_SETS), which are never
 trained on. Headline sets: informal messages by two outside writers who never saw the training
-data (tests/nlu/heldout_external_9.yml, heldout_external_10.yml), the same with seeded random
+data (tests/nlu/heldout_external_11.yml, heldout_external_12.yml), the same with seeded random
 typos, and real public questions from LPSE FAQ pages and forums (tests/nlu/public_real_5.yml).
 Development sets, looked at while the training data grew: the team's own sets
 (tests/nlu/heldout.yml + typos, tests/nlu/public_questions.yml) and earlier runs' headline
-sets (heldout_external.yml to heldout_external_8.yml, public_real.yml to public_real_4.yml).
+sets (heldout_external.yml to heldout_external_10.yml and the earlier public collections).
 Training and parsing run in-process through Rasa's Python API (`train_nlu`, `Agent.parse_message`).
 
 Pipelines:
@@ -17,7 +17,7 @@ Pipelines:
   the spelling corrector;
 - ours: config.yml as it is;
 - ablations (`--ablations`): ours with spaCy's Indonesian tokenizer, ours with dense
-  features, ours without the spelling corrector, without splitting run-together words,
+  features, ours without the spelling corrector, with run-together words split,
   without the normaliser's chat rules, and without correcting misspelt informal spellings.
 
 Run it under `flock /tmp/lpse-assist-train.lock` (the Makefile does): it trains many models.
@@ -95,12 +95,19 @@ def with_typo_copy(key: str, writer: str, path: str, seen: bool = False) -> List
 
 
 TEST_SETS = [
-    *with_typo_copy("external-9", "ninth outside writer", "tests/nlu/heldout_external_9.yml"),
-    *with_typo_copy("external-10", "tenth outside writer", "tests/nlu/heldout_external_10.yml"),
+    *with_typo_copy("external-11", "eleventh outside writer",
+                    "tests/nlu/heldout_external_11.yml"),
+    *with_typo_copy("external-12", "twelfth outside writer", "tests/nlu/heldout_external_12.yml"),
     TestSet("public-real-5", "real public questions, fifth collection",
             "tests/nlu/public_real_5.yml"),
+    TestSet("public-real-6", "real public questions, sixth collection",
+            "tests/nlu/public_real_6.yml"),
     # Headline sets of earlier runs: their misses were read and the training data grew
     # after them (new wording, not their messages), so they are development sets now.
+    *with_typo_copy("external-9", "ninth outside writer", "tests/nlu/heldout_external_9.yml",
+                    seen=True),
+    *with_typo_copy("external-10", "tenth outside writer", "tests/nlu/heldout_external_10.yml",
+                    seen=True),
     *with_typo_copy("external-7", "seventh outside writer", "tests/nlu/heldout_external_7.yml",
                     seen=True),
     *with_typo_copy("external-8", "eighth outside writer", "tests/nlu/heldout_external_8.yml",
@@ -130,7 +137,7 @@ TEST_SETS = [
             "tests/nlu/public_questions.yml", seen=True),
 ]
 # The set whose per-intent table the report shows, and the sets the threshold table shows.
-MAIN_SET = "external-9"
+MAIN_SET = "external-11"
 PUBLIC_SET = "public-real-5"
 
 
@@ -247,9 +254,9 @@ def with_option(
     ]
 
 
-def without_splitting(pipeline: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """`pipeline` whose spelling corrector does not split run-together words."""
-    return with_option(pipeline, SPELLING, "split_words", False)
+def with_splitting(pipeline: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """`pipeline` whose spelling corrector splits run-together words (off in config.yml)."""
+    return with_option(pipeline, SPELLING, "split_words", True)
 
 
 def without_variant_correction(pipeline: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
@@ -309,8 +316,8 @@ def pipelines(
              with_dense(ours)),
             ("ours-no-spelling", "config.yml without the spelling corrector",
              without_spelling(ours)),
-            ("ours-no-split", "config.yml, run-together words not split",
-             without_splitting(ours)),
+            ("ours-with-split", "config.yml, run-together words split into training words",
+             with_splitting(ours)),
             ("ours-no-chat-rules", "config.yml, normaliser without laughter, stretched-letter "
              "and remembered-item rules", without_chat_rules(ours)),
             ("ours-no-variants", "config.yml, misspelt informal spellings (`amkasih`) not "
@@ -518,10 +525,10 @@ HEADLINE_METRICS = [
 ]
 # The issue's targets for ours: (set, metric attribute, minimum).
 GOALS = [
-    ("external-9", "accuracy", 0.95),
-    ("external-9", "macro_f1", 0.95),
-    ("external-10", "accuracy", 0.95),
-    ("external-10", "macro_f1", 0.95),
+    ("external-11", "accuracy", 0.95),
+    ("external-11", "macro_f1", 0.95),
+    ("external-12", "accuracy", 0.95),
+    ("external-12", "macro_f1", 0.95),
     ("public-real-5", "accuracy", 0.85),
 ]
 

@@ -42,17 +42,17 @@ def test_the_compared_pipelines_differ_only_where_their_names_say() -> None:
     assert spacy["name"] == OUR_TOKENIZER and spacy["base_tokenizer"] == "spacy"
     # These ablations change one option and nothing else (chat rules: on the tokenizer and on
     # the corrector, which normalises split parts with the same settings).
-    for name, option, components in (
-        ("ours-no-split", "split_words", {SPELLING}),
-        ("ours-no-chat-rules", "chat_rules", {OUR_TOKENIZER, SPELLING}),
-        ("ours-no-variants", "correct_variants", {SPELLING}),
+    for name, option, value, components in (
+        ("ours-with-split", "split_words", True, {SPELLING}),
+        ("ours-no-chat-rules", "chat_rules", False, {OUR_TOKENIZER, SPELLING}),
+        ("ours-no-variants", "correct_variants", False, {SPELLING}),
     ):
         changed = [
             (a, b) for a, b in zip(compared["ours"], compared[name], strict=True) if a != b
         ]
         assert {after["name"] for _, after in changed} == components, name
         for before, after in changed:
-            assert after[option] is False
+            assert after[option] is value
             assert {k: v for k, v in after.items() if k != option} == {
                 k: v for k, v in before.items() if k != option
             }
@@ -74,11 +74,12 @@ def test_held_out_sets_load_and_typo_copies_really_differ() -> None:
     sets = load_test_sets(42)
     assert set(sets) == {t.key for t in TEST_SETS}
     for key in ("external", "external-2", "external-3", "external-4", "external-5",
-                "external-6", "external-7", "external-8", "external-9", "external-10"):
+                "external-6", "external-7", "external-8", "external-9", "external-10",
+                "external-11", "external-12"):
         assert len(sets[key]) >= 250, key
     assert len(sets["public-real"]) >= 40 and len(sets["public-real-2"]) >= 40
     assert len(sets["public-real-3"]) >= 25 and len(sets["public-real-4"]) >= 30
-    assert len(sets["public-real-5"]) >= 20
+    assert len(sets["public-real-5"]) >= 20 and len(sets["public-real-6"]) >= 9
     clean, typos = sets["external-3"], sets["external-3-typos"]
     assert [i for _, i in clean] == [i for _, i in typos]
     # Messages of only one- and two-letter words (`ok`, `ya`) keep no typo: the others do.

@@ -69,6 +69,11 @@ def normalizer() -> Normalizer:
         ("mas iki iso takon opo wae", "mas ini bisa tanya apa saja"),
         ("akun ambo ndak taingek lai", "akun saya tidak ingat lagi"),
         ("kulo kesupen password", "saya lupa password"),
+        # SMS skeletons without vowels, Banjar, Acehnese and Papua Malay.
+        ("sy lp akn lpse", "saya lupa akun lpse"),
+        ("ulun kada kawa login", "saya tidak bisa login"),
+        ("lon tuwo akun", "saya lupa akun"),
+        ("dorang su ganti ppk", "mereka sudah ganti ppk"),
         # "benar" is about a rejected login, not about remembering: kept.
         ("user id dan password sudah benar", "user id dan password sudah benar"),
     ],
