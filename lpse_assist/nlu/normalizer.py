@@ -167,32 +167,22 @@ def drop_remembered_items(words: Sequence[str]) -> List[bool]:
             end = start + len(item)
             if tuple(words[start:end]) != item:
                 continue
-            if _forgotten_after(words, end):
+            after = _word_after(words, end)
+            if after in _NEGATION:
                 # "user id saya tau, pw lupa": the verb before belongs to the other item.
                 continue
-            if _known_after(words, end) or _known_before(words, start):
+            if after in _KNOW or after in _HAVE or _known_before(words, start):
                 drop[start:end] = [True] * len(item)
     return drop
 
 
-def _known_after(words: Sequence[str], position: int) -> bool:
-    """A knowing verb follows `position`, with only fillers and no negation in between."""
+def _word_after(words: Sequence[str], position: int) -> Optional[str]:
+    """The first word from `position` on that is not a filler, if it comes within
+    `_MAX_FILLER` fillers (`password nya saya masih ingat` -> `ingat`)."""
     for word in words[position : position + _MAX_FILLER + 1]:
-        if word in _KNOW or word in _HAVE:
-            return True
         if word not in _FILLER:
-            return False
-    return False
-
-
-def _forgotten_after(words: Sequence[str], position: int) -> bool:
-    """A negation (`lupa`, `tidak`) follows `position`, with only fillers in between."""
-    for word in words[position : position + _MAX_FILLER + 1]:
-        if word in _NEGATION:
-            return True
-        if word not in _FILLER:
-            return False
-    return False
+            return word
+    return None
 
 
 def _known_before(words: Sequence[str], position: int) -> bool:
