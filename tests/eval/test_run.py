@@ -75,7 +75,7 @@ def test_held_out_sets_load_and_typo_copies_really_differ() -> None:
     assert set(sets) == {t.key for t in TEST_SETS}
     for key in ("external", "external-2", "external-3", "external-4", "external-5",
                 "external-6", "external-7", "external-8", "external-9", "external-10",
-                "external-11", "external-12"):
+                "external-11", "external-12", "external-13", "external-14"):
         assert len(sets[key]) >= 250, key
     assert len(sets["public-real"]) >= 40 and len(sets["public-real-2"]) >= 40
     assert len(sets["public-real-3"]) >= 25 and len(sets["public-real-4"]) >= 30
