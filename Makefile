@@ -99,7 +99,7 @@ eval: $(STAMP)
 
 # Seed check (eval/seeds.py): ours and Rasa's default retrained on all data with DIET seeds
 # 1-3, scored on the headline sets; prints whether ours wins in every pairing of seeds.
-# About 20 minutes on 2 cores (the default takes 6-8 minutes per training).
+# About 15-20 minutes on 2 cores (the default takes 6-8 minutes per training).
 eval-seeds: $(STAMP)
 	flock /tmp/lpse-assist-train.lock $(PY) -m eval.seeds --jobs 2 $(ARGS)
 

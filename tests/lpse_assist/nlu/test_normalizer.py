@@ -74,6 +74,11 @@ def normalizer() -> Normalizer:
         ("ulun kada kawa login", "saya tidak bisa login"),
         ("lon tuwo akun", "saya lupa akun"),
         ("dorang su ganti ppk", "mereka sudah ganti ppk"),
+        # More SMS skeletons, NTT and Manado Malay, assalamualaikum typed short.
+        ("cr pndh pkt dr ppk lm ke ppk br", "cara pindah paket dari ppk lama ke ppk baru"),
+        ("sonde inga lai", "tidak ingat lagi"),
+        ("nyanda bisa login", "tidak bisa login"),
+        ("ass pak", "assalamualaikum pak"),
         # "benar" is about a rejected login, not about remembering: kept.
         ("user id dan password sudah benar", "user id dan password sudah benar"),
     ],

@@ -139,7 +139,9 @@ def test_whatsapp_then_sms_conversation_in_the_simulator(
 
         # Tap "Tidak bisa login": the bot asks which message appears.
         question = tap_option(page, "Tidak bisa login")
-        assert question.locator("[data-testid=option]").count() == 5
+        assert question.locator("[data-testid=option]").count() == 6
+        # The last option lets a user say the login was to another system, not SPSE.
+        assert "Bukan SPSE" in question.locator("[data-testid=option]").last.inner_text()
 
         # Type the number of "Java Script error", as a phone user would.
         question_options = question.locator("[data-testid=option]").all_inner_texts()
@@ -161,7 +163,7 @@ def test_whatsapp_then_sms_conversation_in_the_simulator(
         assert bot_messages(page).count() == 0  # a separate conversation
         question = send_and_wait(page, "gak bisa login")
         question_options = question.locator("[data-testid=option]").all_inner_texts()
-        assert len(question_options) == 5
+        assert len(question_options) == 6
         number = next(o.split(".")[0] for o in question_options if "tersinkronisasi" in o)
         answer = send_and_wait(page, f"no {number}")
         body = answer.locator(".text").inner_text()
