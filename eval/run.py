@@ -569,12 +569,15 @@ def comparison(ours: PipelineResult, default: PipelineResult) -> List[Tuple[str,
             if attribute == "oos_false_accept" and not mine[set_name].oos_n:
                 continue
             a, b = getattr(mine[set_name], attribute), getattr(theirs[set_name], attribute)
-            if round(a, 3) == round(b, 3):
-                outcome = "tie"
-            else:
-                outcome = "ours" if (a > b) == higher else "default"
-            rows.append((set_name, label, f"{outcome} ({pct(a)} vs {pct(b)})"))
+            rows.append((set_name, label, f"{winner(a, b, higher)} ({pct(a)} vs {pct(b)})"))
     return rows
+
+
+def winner(ours: float, default: float, higher: bool) -> str:
+    """'ours', 'tie' or 'default': whose figure is better (equal to three decimals: a tie)."""
+    if round(ours, 3) == round(default, 3):
+        return "tie"
+    return "ours" if (ours > default) == higher else "default"
 
 
 def tally(rows: Sequence[Tuple[str, str, str]]) -> str:

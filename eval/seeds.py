@@ -35,6 +35,7 @@ from eval.run import (
     pipelines,
     quiet_logs,
     train,
+    winner,
 )
 
 PIPELINES = ("rasa-default", "ours")
@@ -50,8 +51,8 @@ def with_seed(pipeline: List[Dict[str, Any]], seed: int) -> List[Dict[str, Any]]
 
 def headline_tests(seed: int) -> Dict[str, Sequence[Example]]:
     """The held-out sets that count as headline sets (not seen), typo copies included."""
-    return {k: v for k, v in load_test_sets(seed).items()
-            if not next(t for t in TEST_SETS if t.key == k).seen}
+    unseen = {t.key for t in TEST_SETS if not t.seen}
+    return {k: v for k, v in load_test_sets(seed).items() if k in unseen}
 
 
 def train_and_parse(
@@ -86,7 +87,7 @@ def compare(
             a = [getattr(s[set_name], attribute) for s in ours]
             b = [getattr(s[set_name], attribute) for s in default]
             pairs = list(itertools.product(a, b))
-            better = sum(round(x, 3) != round(y, 3) and (x > y) == higher for x, y in pairs)
+            better = sum(winner(x, y, higher) == "ours" for x, y in pairs)
             verdict = ("ours in every pairing" if better == len(pairs)
                        else f"ours in {better} of {len(pairs)} pairings")
             rows.append((set_name, label, f"{min(a):.3f}-{max(a):.3f}",
