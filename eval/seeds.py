@@ -24,17 +24,17 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from eval.metrics import Prediction, Scores, score
 from eval.run import (
+    FULL,
     HEADLINE_METRICS,
     ROOT,
     TEST_SETS,
     Example,
+    evaluate_unit,
     fallback_thresholds,
     load_examples,
     load_test_sets,
-    parse_all,
     pipelines,
     quiet_logs,
-    train,
     winner,
 )
 
@@ -64,10 +64,11 @@ def train_and_parse(
     pipeline = dict((n, p) for n, _, p in pipelines(False))[name]
     examples = load_examples(ROOT / "data" / "nlu")
     with tempfile.TemporaryDirectory(prefix="lpse-seeds-") as workdir:
-        agent, _ = train(with_seed(pipeline, seed), examples, Path(workdir))
-        predictions = {key: parse_all(agent, tests)
-                       for key, tests in headline_tests(typo_seed).items()}
-    return name, seed, predictions
+        # The same step as `make eval`'s model on all data (folds do not apply to it).
+        part = evaluate_unit(name, with_seed(pipeline, seed), examples,
+                             headline_tests(typo_seed), folds=0, seed=typo_seed, unit=FULL,
+                             workdir=Path(workdir))
+    return name, seed, part["predictions"]
 
 
 def compare(
