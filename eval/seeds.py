@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
@@ -59,8 +58,7 @@ def train_and_parse(
     name: str, seed: int, typo_seed: int
 ) -> Tuple[str, int, Dict[str, List[Prediction]]]:
     """Train pipeline `name` with DIET seed `seed` on all data; predictions per headline set."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    quiet_logs()
+    quiet_logs()  # also sets TensorFlow's log level and turns telemetry off
     pipeline = dict((n, p) for n, _, p in pipelines(False))[name]
     examples = load_examples(ROOT / "data" / "nlu")
     with tempfile.TemporaryDirectory(prefix="lpse-seeds-") as workdir:
