@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -14,7 +14,7 @@ FALLBACK_INTENT = "nlu_fallback"
 UNCLEAR_TOPIC = "unclear"
 
 
-def previous_user_intent(tracker: Tracker) -> Optional[str]:
+def previous_user_intent(tracker: Tracker) -> str | None:
     """Intent of the user message before the latest one, if any."""
     user_events = [event for event in tracker.events if event.get("event") == "user"]
     if len(user_events) < 2:
@@ -32,8 +32,8 @@ class ActionHandleFallback(Action):
         return "action_handle_fallback"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[Dict[str, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         if previous_user_intent(tracker) == FALLBACK_INTENT:
             await escalate_with_ticket(dispatcher, tracker, domain, topic=UNCLEAR_TOPIC)
         else:

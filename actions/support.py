@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 GENERAL_ESCALATION = "utter_escalate_general"
 
 
-def escalation_response(topic: Optional[str], domain: Dict[str, Any]) -> str:
+def escalation_response(topic: str | None, domain: dict[str, Any]) -> str:
     """The response naming the office and documents for this topic.
 
     A trainer adds a topic's escalation by adding `utter_escalate_<topic>` to the domain;
@@ -52,7 +52,7 @@ def send_contacts(dispatcher: CollectingDispatcher, contacts: Contacts) -> None:
 
 
 def escalate(
-    dispatcher: CollectingDispatcher, domain: Dict[str, Any], topic: Optional[str]
+    dispatcher: CollectingDispatcher, domain: dict[str, Any], topic: str | None
 ) -> None:
     """Send the escalation advice for `topic`, then the contacts."""
     response = escalation_response(topic, domain)
@@ -67,7 +67,7 @@ TICKET_REFERENCE = "utter_ticket_reference"
 TICKET_TIMEOUT_SECONDS = 5.0
 
 
-async def record_ticket(tracker: Tracker, topic: Optional[str]) -> Optional[Ticket]:
+async def record_ticket(tracker: Tracker, topic: str | None) -> Ticket | None:
     """Record the escalation's ticket for `topic` and notify the helpdesk; ``None`` if that
     failed.
 
@@ -89,8 +89,8 @@ async def record_ticket(tracker: Tracker, topic: Optional[str]) -> Optional[Tick
 async def escalate_with_ticket(
     dispatcher: CollectingDispatcher,
     tracker: Tracker,
-    domain: Dict[str, Any],
-    topic: Optional[str] = None,
+    domain: dict[str, Any],
+    topic: str | None = None,
 ) -> None:
     """Escalation advice for `topic` (default: the `topic` slot) and the contacts, then the
     reference of the ticket the helpdesk got."""
@@ -109,8 +109,8 @@ class ActionEscalateSupport(Action):
         return "action_escalate_support"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[Dict[str, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         await escalate_with_ticket(dispatcher, tracker, domain)
         return []
 
@@ -122,7 +122,7 @@ class ActionShowContacts(Action):
         return "action_show_contacts"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[Dict[str, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         send_contacts(dispatcher, load_contacts())
         return []

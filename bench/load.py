@@ -38,9 +38,10 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
@@ -110,7 +111,7 @@ def new_sid(counter: int) -> str:
     return f"SM{time.time_ns():x}{counter:08x}"[:34].ljust(34, "0")
 
 
-def twilio_form(phone: str, body: str, message_sid: str) -> Dict[str, str]:
+def twilio_form(phone: str, body: str, message_sid: str) -> dict[str, str]:
     """The fields Twilio posts for an inbound text message."""
     to = WHATSAPP_NUMBER if phone.startswith("whatsapp:") else SMS_NUMBER
     form = {
@@ -133,7 +134,7 @@ def twilio_form(phone: str, body: str, message_sid: str) -> Dict[str, str]:
     return form
 
 
-def signed_headers(url: str, form: Dict[str, str]) -> Dict[str, str]:
+def signed_headers(url: str, form: dict[str, str]) -> dict[str, str]:
     """Headers of a Twilio webhook call, with the signature Twilio computes."""
     signature = RequestValidator(AUTH_TOKEN).compute_signature(url, form)
     return {
@@ -158,11 +159,11 @@ class Client:
     def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
         self.session = session
         self.url = url
-        self.position: Dict[str, int] = {}
+        self.position: dict[str, int] = {}
         self.counter = 0
-        self.sent: List[Tuple[str, str]] = []  # (phone, MessageSid) of first-time messages
+        self.sent: list[tuple[str, str]] = []  # (phone, MessageSid) of first-time messages
 
-    def next_form(self, phone: str) -> Dict[str, str]:
+    def next_form(self, phone: str) -> dict[str, str]:
         # Phones start at different points of the script, so that each moment sees a mix
         # of messages (not 100 escalations at once).
         index = self.position.get(phone, sum(map(ord, phone)) % len(SCRIPT))
@@ -172,7 +173,7 @@ class Client:
         self.sent.append((phone, sid))
         return twilio_form(phone, SCRIPT[index % len(SCRIPT)], sid)
 
-    async def post(self, phase: str, form: Dict[str, str], retry: bool = False) -> Sample:
+    async def post(self, phase: str, form: dict[str, str], retry: bool = False) -> Sample:
         started = time.monotonic()
         status, messages, error = 0, 0, ""
         try:
@@ -193,7 +194,7 @@ class Client:
 # --------------------------------------------------------------------------- phases
 
 
-async def steady(client: Client, phones: int, rate: float, duration: float) -> List[Sample]:
+async def steady(client: Client, phones: int, rate: float, duration: float) -> list[Sample]:
     """Messages at ``rate`` per second for ``duration`` seconds, phones taking turns.
 
     A phone never has two messages in flight (a person waits for the answer): its next
@@ -201,7 +202,7 @@ async def steady(client: Client, phones: int, rate: float, duration: float) -> L
     """
     total = min(int(rate * duration), MAX_REQUESTS_PER_PHASE)
     numbers = [phone_number(i) for i in range(phones)]
-    busy: Dict[str, asyncio.Lock] = {n: asyncio.Lock() for n in numbers}
+    busy: dict[str, asyncio.Lock] = {n: asyncio.Lock() for n in numbers}
     t0 = time.monotonic()
 
     async def one(i: int) -> Sample:
@@ -215,11 +216,11 @@ async def steady(client: Client, phones: int, rate: float, duration: float) -> L
     ))
 
 
-async def burst(client: Client, phones: int, per_phone: int) -> List[Sample]:
+async def burst(client: Client, phones: int, per_phone: int) -> list[Sample]:
     """All phones at once, each sending its next message as soon as it has the answer."""
     per_phone = max(1, min(per_phone, MAX_REQUESTS_PER_PHASE // max(1, phones)))
 
-    async def phone_loop(i: int) -> List[Sample]:
+    async def phone_loop(i: int) -> list[Sample]:
         phone = phone_number(phones + i)  # fresh conversations
         return [await client.post("burst", client.next_form(phone)) for _ in range(per_phone)]
 
@@ -229,9 +230,9 @@ async def burst(client: Client, phones: int, per_phone: int) -> List[Sample]:
     return [sample for samples in results for sample in samples]
 
 
-async def retries(client: Client, count: int) -> List[Sample]:
+async def retries(client: Client, count: int) -> list[Sample]:
     """Messages Twilio sends again with the same MessageSid (it did not get our answer)."""
-    samples: List[Sample] = []
+    samples: list[Sample] = []
     for i in range(count):
         phone = phone_number(10_000 + i)
         form = client.next_form(phone)
@@ -267,9 +268,9 @@ class PhaseResult:
     p95_ms: float
     p99_ms: float
     max_ms: float
-    errors: Dict[str, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
     # p95 latency (ms) per message of the script: which kind of turn is slow.
-    p95_by_message: Dict[str, float] = field(default_factory=dict)
+    p95_by_message: dict[str, float] = field(default_factory=dict)
 
 
 def answered(sample: Sample, builtin: bool) -> bool:
@@ -285,7 +286,7 @@ def summarize(phase: str, samples: Sequence[Sample], builtin: bool) -> PhaseResu
     again = [s for s in samples if s.retry]
     ok = [s for s in first if answered(s, builtin)]
     duplicated = sum(1 for s in again if s.messages > 0 or (builtin and s.status == 204))
-    errors: Dict[str, int] = {}
+    errors: dict[str, int] = {}
     for sample in first:
         if not answered(sample, builtin):
             key = sample.error or f"HTTP {sample.status}"
@@ -297,7 +298,7 @@ def summarize(phase: str, samples: Sequence[Sample], builtin: bool) -> PhaseResu
     else:
         seconds = 0.0
     latencies = [s.latency * 1000 for s in ok]
-    by_message: Dict[str, List[float]] = {}
+    by_message: dict[str, list[float]] = {}
     for sample in ok:
         by_message.setdefault(sample.body, []).append(sample.latency * 1000)
     return PhaseResult(
@@ -320,10 +321,10 @@ def summarize(phase: str, samples: Sequence[Sample], builtin: bool) -> PhaseResu
 # --------------------------------------------------------------------------- store checks
 
 
-def stored_user_messages(topology: Topology, builtin: bool) -> Dict[str, Any]:
+def stored_user_messages(topology: Topology, builtin: bool) -> dict[str, Any]:
     """User events per MessageSid (ours) or per phone (Rasa's: no MessageSid stored)."""
     query = ("SELECT sender_id, data FROM events WHERE type_name = 'user'")
-    rows: List[Tuple[str, str]]
+    rows: list[tuple[str, str]]
     if topology.with_stores:
         import psycopg2
 
@@ -337,17 +338,17 @@ def stored_user_messages(topology: Topology, builtin: bool) -> Dict[str, Any]:
     else:
         with sqlite3.connect(topology.workdir / "tracker.db") as connection:
             rows = list(connection.execute(query).fetchall())
-    per_key: Dict[str, int] = {}
+    per_key: dict[str, int] = {}
     for sender, data in rows:
         key = sender if builtin else str(json.loads(data).get("message_id"))
         per_key[key] = per_key.get(key, 0) + 1
     return per_key
 
 
-def store_check(client: Client, per_key: Dict[str, int], builtin: bool) -> Dict[str, int]:
+def store_check(client: Client, per_key: dict[str, int], builtin: bool) -> dict[str, int]:
     """Messages missing from the store, and messages stored more than once."""
     if builtin:
-        expected: Dict[str, int] = {}
+        expected: dict[str, int] = {}
         for phone, _ in client.sent:
             expected[phone] = expected.get(phone, 0) + 1
         missing = sum(max(0, n - per_key.get(p, 0)) for p, n in expected.items())
@@ -438,7 +439,7 @@ def scenario(name: str) -> Scenario:
 # --------------------------------------------------------------------------- a scenario
 
 
-async def drive(url: str, args: argparse.Namespace, builtin: bool) -> Tuple[Client, List[Any]]:
+async def drive(url: str, args: argparse.Namespace, builtin: bool) -> tuple[Client, list[Any]]:
     """Warm-up, then the measured phases; returns the client and the phase results."""
     connector = aiohttp.TCPConnector(limit=0, force_close=False)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -457,13 +458,13 @@ async def drive(url: str, args: argparse.Namespace, builtin: bool) -> Tuple[Clie
         return client, results
 
 
-def run_scenario(spec: Scenario, args: argparse.Namespace, workdir: Path) -> Dict[str, Any]:
+def run_scenario(spec: Scenario, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     """Start the topology of a scenario, load it, check the store, stop it."""
     workdir.mkdir(parents=True, exist_ok=True)
-    extra_env: Dict[str, str] = {}
+    extra_env: dict[str, str] = {}
     credentials = ROOT / "credentials.yml"
-    rasa_command: Optional[List[str]] = None
-    helpers: List[Process] = []
+    rasa_command: list[str] | None = None
+    helpers: list[Process] = []
     if spec.builtin:
         standin_port = free_port()
         helpers.append(standin_process(workdir, standin_port))
@@ -536,7 +537,7 @@ def rest_reply_count(standin: Process) -> int:
 # --------------------------------------------------------------------------- report
 
 
-def machine_facts() -> Dict[str, Any]:
+def machine_facts() -> dict[str, Any]:
     """What the figures were measured on."""
     cpu = cpu_model(default="")
     memory_gib = 0.0
@@ -548,7 +549,7 @@ def machine_facts() -> Dict[str, Any]:
         pass
     from importlib.metadata import version
 
-    def program_version(argv: List[str]) -> str:
+    def program_version(argv: list[str]) -> str:
         try:
             result = subprocess.run(argv, capture_output=True, text=True, timeout=10)
             return (result.stdout or result.stderr).strip().splitlines()[0]
@@ -571,8 +572,8 @@ def machine_facts() -> Dict[str, Any]:
     }
 
 
-def markdown(facts: Dict[str, Any], args: argparse.Namespace,
-             results: List[Dict[str, Any]]) -> str:
+def markdown(facts: dict[str, Any], args: argparse.Namespace,
+             results: list[dict[str, Any]]) -> str:
     """The report as a Markdown document."""
     lines = [
         "# LPSE Assist load benchmark",
@@ -618,7 +619,7 @@ def markdown(facts: Dict[str, Any], args: argparse.Namespace,
     return "\n".join(lines) + "\n"
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split(
         "\n")[0])
     parser.add_argument("--scenarios", default=",".join(SCENARIOS),
@@ -637,7 +638,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the scenarios one after the other; print and write the report."""
     args = parse_args(argv)
     names = [n.strip() for n in args.scenarios.split(",") if n.strip()]
@@ -646,7 +647,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"unknown scenario(s): {unknown}", file=sys.stderr)
         return 2
     facts = machine_facts()
-    results: List[Dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
     args.out.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="lpse-bench-"))
     try:
@@ -660,7 +661,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def write_report(
-    args: argparse.Namespace, facts: Dict[str, Any], results: List[Dict[str, Any]]
+    args: argparse.Namespace, facts: dict[str, Any], results: list[dict[str, Any]]
 ) -> None:
     """``report.md`` and ``report.json`` in the output directory."""
     (args.out / "report.md").write_text(markdown(facts, args, results), encoding="utf-8")

@@ -18,8 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import List, Optional, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -52,7 +52,7 @@ def train_wall_seconds(out_dir: Path) -> tuple[float, Path]:
     return seconds, out_dir / "bench.tar.gz"
 
 
-def parse_latencies_ms(model: Path, texts: Sequence[str], rounds: int) -> List[float]:
+def parse_latencies_ms(model: Path, texts: Sequence[str], rounds: int) -> list[float]:
     """Milliseconds per `agent.parse_message`, after a warm-up pass."""
     from rasa.core.agent import Agent
 
@@ -72,7 +72,7 @@ def parse_latencies_ms(model: Path, texts: Sequence[str], rounds: int) -> List[f
         loop.close()
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Train (unless --model), time parsing, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="skip training; time parsing on this model")

@@ -15,8 +15,8 @@ import gzip
 import json
 import sys
 import zipfile
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, List, Optional, Sequence, Set
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -25,7 +25,7 @@ from eval.metrics import add_typos  # noqa: E402
 from eval.run import load_examples  # noqa: E402
 
 
-def standard_words(texts: Iterable[str]) -> List[str]:
+def standard_words(texts: Iterable[str]) -> list[str]:
     """Lower-case normalised words of `texts`, as the corrector sees them."""
     from rasa.shared.nlu.training_data.message import Message
 
@@ -42,7 +42,7 @@ def standard_words(texts: Iterable[str]) -> List[str]:
     ]
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Print the counts."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spacy-lookups", help="path of a spacy-lookups-data wheel")
@@ -55,13 +55,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for text, _ in load_examples(ROOT / "tests" / "nlu" / name)
     ]
 
-    def unknown(words: Iterable[str]) -> Set[str]:
+    def unknown(words: Iterable[str]) -> set[str]:
         return {w for w in words if w.isalpha() and len(w) >= 4 and w not in vocabulary}
 
     real = unknown(standard_words(dev))
     typos = unknown(standard_words(add_typos(t, f"42:{t}") for t in dev)) - real
     is_indonesian, english = indonesian_word_check(), english_words(30_000)
-    guards: List[tuple[str, Callable[[str], bool]]] = [
+    guards: list[tuple[str, Callable[[str], bool]]] = [
         ("Sastrawi stem in root words", is_indonesian),
         ("English top 30k", lambda w: w in english),
         ("both (the corrector's guard)", lambda w: is_indonesian(w) or w in english),

@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any
 
 from bench.machine import cpu_model
 
@@ -45,7 +45,7 @@ PHRASES = [
 FILLERS = ["", " pak", " bu", " min", " tolong", " ya", " dong", " segera", " lagi", " nih"]
 
 
-def parse_data(text: str, rng: random.Random) -> Dict[str, Any]:
+def parse_data(text: str, rng: random.Random) -> dict[str, Any]:
     """Rasa's parse data with a full ranking; about 1 in 5 messages uncertain."""
     ranking_names = rng.sample(INTENTS, 10)
     roll = rng.random()
@@ -65,7 +65,7 @@ def parse_data(text: str, rng: random.Random) -> Dict[str, Any]:
             "message_id": f"SM{rng.getrandbits(128):032x}", "metadata": {}}
 
 
-def conversation_events(index: int, rng: random.Random) -> List[Any]:
+def conversation_events(index: int, rng: random.Random) -> list[Any]:
     """The events Rasa logs for one conversation."""
     from rasa.shared.core.events import (
         ActionExecuted,
@@ -77,7 +77,7 @@ def conversation_events(index: int, rng: random.Random) -> List[Any]:
 
     whatsapp = index % 3 != 0
     start = time.time() - rng.uniform(0, 30 * 86400)
-    events: List[Any] = [
+    events: list[Any] = [
         ActionExecuted("action_session_start", timestamp=start),
         SessionStarted(timestamp=start),
         ActionExecuted("action_listen", timestamp=start),

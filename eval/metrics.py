@@ -9,8 +9,8 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 OUT_OF_SCOPE = "out_of_scope"
 FALLBACK = "nlu_fallback"
@@ -56,14 +56,14 @@ class Scores:
     oos_n: int
     oos_false_accept: float
     in_scope_fallback: float
-    per_intent: Dict[str, Tuple[float, float, float, int]]
-    confusions: List[Tuple[str, str, int]]
+    per_intent: dict[str, tuple[float, float, float, int]]
+    confusions: list[tuple[str, str, int]]
 
 
-def f1_table(pairs: Sequence[Tuple[str, str]]) -> Dict[str, Tuple[float, float, float, int]]:
+def f1_table(pairs: Sequence[tuple[str, str]]) -> dict[str, tuple[float, float, float, int]]:
     """Per gold intent: precision, recall, F1, support."""
     labels = sorted({gold for gold, _ in pairs})
-    table: Dict[str, Tuple[float, float, float, int]] = {}
+    table: dict[str, tuple[float, float, float, int]] = {}
     for label in labels:
         tp = sum(1 for g, p in pairs if g == label and p == label)
         fp = sum(1 for g, p in pairs if g != label and p == label)
@@ -127,10 +127,10 @@ def add_typos(text: str, seed: str, rate: float = 0.04) -> str:
     return "".join(chars)
 
 
-def _editable_positions(chars: List[str]) -> List[int]:
+def _editable_positions(chars: list[str]) -> list[int]:
     """Indices of letters in words of at least three letters."""
-    positions: List[int] = []
-    word: List[int] = []
+    positions: list[int] = []
+    word: list[int] = []
     for index, char in enumerate(chars + [" "]):
         if _WORD_CHAR.match(char):
             word.append(index)
@@ -142,14 +142,14 @@ def _editable_positions(chars: List[str]) -> List[int]:
 
 
 def stratified_folds(
-    examples: Sequence[Tuple[str, str]], folds: int, seed: int
-) -> List[List[int]]:
+    examples: Sequence[tuple[str, str]], folds: int, seed: int
+) -> list[list[int]]:
     """Indices of `examples` ((text, intent)) split into `folds` folds, stratified by intent."""
-    by_intent: Dict[str, List[int]] = defaultdict(list)
+    by_intent: dict[str, list[int]] = defaultdict(list)
     for index, (_, intent) in enumerate(examples):
         by_intent[intent].append(index)
     rng = random.Random(seed)
-    result: List[List[int]] = [[] for _ in range(folds)]
+    result: list[list[int]] = [[] for _ in range(folds)]
     offset = 0
     for intent in sorted(by_intent):
         indices = by_intent[intent][:]
@@ -164,7 +164,7 @@ def threshold_grid(
     predictions: Sequence[Prediction],
     thresholds: Iterable[float],
     ambiguities: Iterable[float],
-) -> List[Tuple[float, float, Scores]]:
+) -> list[tuple[float, float, Scores]]:
     """Scores for every (threshold, ambiguity) pair."""
     ambiguities = list(ambiguities)
     return [
@@ -173,8 +173,8 @@ def threshold_grid(
 
 
 def neighbourhood_f1(
-    grid: Sequence[Tuple[float, float, Scores]],
-) -> Dict[Tuple[float, float], float]:
+    grid: Sequence[tuple[float, float, Scores]],
+) -> dict[tuple[float, float], float]:
     """Mean macro-F1 of each grid cell and the 3 x 3 block of cells around it.
 
     A flat, noisy surface has an argmax that jumps between runs (0.35 one run, 0.6 the
@@ -200,8 +200,8 @@ def neighbourhood_f1(
 
 
 def choose_thresholds(
-    grid: Sequence[Tuple[float, float, Scores]], max_false_accept: Optional[float] = None
-) -> Tuple[float, float, Scores]:
+    grid: Sequence[tuple[float, float, Scores]], max_false_accept: float | None = None
+) -> tuple[float, float, Scores]:
     """Best neighbourhood macro-F1, then macro-F1, accuracy, fewer OOS false accepts.
 
     On a full tie the higher ambiguity threshold wins (the more cautious setting).

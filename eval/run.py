@@ -37,9 +37,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any
 
 import yaml
 
@@ -67,7 +68,7 @@ DEFAULT_SEED = 1
 THRESHOLDS = [round(0.2 + 0.05 * i, 2) for i in range(14)]  # 0.20 .. 0.85
 AMBIGUITIES = [0.0, 0.05, 0.1, 0.15, 0.2]
 
-Example = Tuple[str, str]  # (text, intent)
+Example = tuple[str, str]  # (text, intent)
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class TestSet:
     seen: bool = False
 
 
-def with_typo_copy(key: str, writer: str, path: str, seen: bool = False) -> List[TestSet]:
+def with_typo_copy(key: str, writer: str, path: str, seen: bool = False) -> list[TestSet]:
     """An informal set and its copy with random typos (key `<key>-typos`), titled alike."""
 
     def title(extra: str) -> str:
@@ -154,16 +155,16 @@ class PipelineResult:
     description: str
     threshold: float
     ambiguity: float
-    fold_train_seconds: List[float] = field(default_factory=list)
+    fold_train_seconds: list[float] = field(default_factory=list)
     full_train_seconds: float = 0.0
-    parse_ms: List[float] = field(default_factory=list)
-    predictions: Dict[str, List[Prediction]] = field(default_factory=dict)
+    parse_ms: list[float] = field(default_factory=list)
+    predictions: dict[str, list[Prediction]] = field(default_factory=dict)
 
 
 # ----------------------------------------------------------------------------- data
 
 
-def load_examples(path: Path) -> List[Example]:
+def load_examples(path: Path) -> list[Example]:
     """(text, intent) of every NLU example under `path` (file or folder)."""
     from rasa.shared.nlu.training_data.loading import load_data
 
@@ -175,9 +176,9 @@ def load_examples(path: Path) -> List[Example]:
     ]
 
 
-def load_test_sets(seed: int) -> Dict[str, Sequence[Example]]:
+def load_test_sets(seed: int) -> dict[str, Sequence[Example]]:
     """Every held-out set of TEST_SETS by key; typo copies get seeded random typos."""
-    tests: Dict[str, Sequence[Example]] = {}
+    tests: dict[str, Sequence[Example]] = {}
     for test_set in TEST_SETS:
         examples = load_examples(ROOT / test_set.path)
         if test_set.typos:
@@ -187,7 +188,7 @@ def load_test_sets(seed: int) -> Dict[str, Sequence[Example]]:
 
 
 def training_overlaps(
-    training: Sequence[Example], tests: Dict[str, Sequence[Example]]
+    training: Sequence[Example], tests: dict[str, Sequence[Example]]
 ) -> str:
     """How many messages of each clean held-out set also occur word for word in the training
     data (short small talk does: outside writers type `ok` too); the figures include them."""
@@ -220,7 +221,7 @@ def write_training_data(examples: Sequence[Example], source: Path, target: Path)
 # ----------------------------------------------------------------------------- pipelines
 
 
-def rasa_default_pipeline() -> List[Dict[str, Any]]:
+def rasa_default_pipeline() -> list[dict[str, Any]]:
     """The pipeline Rasa 3.6 fills in when config.yml has none (as after `rasa init`).
 
     Only a random seed is added to its DIETClassifier, so that its figures do not move between
@@ -236,7 +237,7 @@ def rasa_default_pipeline() -> List[Dict[str, Any]]:
     ]
 
 
-def without_normaliser(pipeline: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def without_normaliser(pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """`pipeline` with Rasa's WhitespaceTokenizer in place of ours and no spelling corrector."""
     return [
         {"name": "WhitespaceTokenizer"} if step["name"] == OUR_TOKENIZER else dict(step)
@@ -244,14 +245,14 @@ def without_normaliser(pipeline: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     ]
 
 
-def without_spelling(pipeline: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def without_spelling(pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """`pipeline` without the spelling corrector."""
     return [dict(step) for step in pipeline if step["name"] != SPELLING]
 
 
 def with_option(
-    pipeline: List[Dict[str, Any]], component: str, option: str, value: Any
-) -> List[Dict[str, Any]]:
+    pipeline: list[dict[str, Any]], component: str, option: str, value: Any
+) -> list[dict[str, Any]]:
     """`pipeline` with one option of `component` set to `value`, every other step as it is."""
     return [
         {**step, option: value} if step["name"] == component else dict(step)
@@ -259,17 +260,17 @@ def with_option(
     ]
 
 
-def with_splitting(pipeline: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def with_splitting(pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """`pipeline` whose spelling corrector splits run-together words (off in config.yml)."""
     return with_option(pipeline, SPELLING, "split_words", True)
 
 
-def without_variant_correction(pipeline: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def without_variant_correction(pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """`pipeline` whose spelling corrector does not correct misspelt informal spellings."""
     return with_option(pipeline, SPELLING, "correct_variants", False)
 
 
-def without_chat_rules(pipeline: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def without_chat_rules(pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """`pipeline` whose normaliser has no chat rules (laughter, stretched last letter,
     remembered item)."""
     # The corrector normalises split parts and misspelt variants with the same settings.
@@ -278,14 +279,14 @@ def without_chat_rules(pipeline: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     )
 
 
-def with_spacy_tokens(pipeline: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def with_spacy_tokens(pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """`pipeline` whose tokenizer splits words with spacy.blank("id") before normalising."""
     return with_option(pipeline, OUR_TOKENIZER, "base_tokenizer", "spacy")
 
 
-def with_dense(pipeline: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def with_dense(pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """`pipeline` with the sentence-encoder featurizer added just before the classifier."""
-    result: List[Dict[str, Any]] = []
+    result: list[dict[str, Any]] = []
     for step in pipeline:
         if step["name"] == "DIETClassifier":
             result.append({"name": DENSE_FEATURIZER})
@@ -294,7 +295,7 @@ def with_dense(pipeline: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     return result
 
 
-def fallback_thresholds(pipeline: Sequence[Dict[str, Any]]) -> Tuple[float, float]:
+def fallback_thresholds(pipeline: Sequence[dict[str, Any]]) -> tuple[float, float]:
     """The FallbackClassifier's threshold and ambiguity threshold (Rasa's defaults if absent)."""
     for step in pipeline:
         if step["name"] == "FallbackClassifier":
@@ -304,7 +305,7 @@ def fallback_thresholds(pipeline: Sequence[Dict[str, Any]]) -> Tuple[float, floa
 
 def pipelines(
     ablations: bool, config: Path = ROOT / "config.yml"
-) -> List[Tuple[str, str, List[Dict[str, Any]]]]:
+) -> list[tuple[str, str, list[dict[str, Any]]]]:
     """(name, description, pipeline) of every pipeline to compare; ours comes from `config`."""
     ours = yaml.safe_load(config.read_text(encoding="utf-8"))["pipeline"]
     result = [
@@ -335,8 +336,8 @@ def pipelines(
 
 
 def train(
-    pipeline: List[Dict[str, Any]], examples: Sequence[Example], workdir: Path
-) -> Tuple[Any, float]:
+    pipeline: list[dict[str, Any]], examples: Sequence[Example], workdir: Path
+) -> tuple[Any, float]:
     """Train an NLU model on `examples` in-process; returns (agent, seconds)."""
     from rasa.core.agent import Agent
     from rasa.model_training import train_nlu
@@ -359,8 +360,8 @@ def train(
 
 
 def parse_all(
-    agent: Any, examples: Sequence[Example], timings: Optional[List[float]] = None
-) -> List[Prediction]:
+    agent: Any, examples: Sequence[Example], timings: list[float] | None = None
+) -> list[Prediction]:
     """Parse every text; keep the ranking before the fallback rule."""
     loop = asyncio.new_event_loop()
     try:
@@ -394,7 +395,7 @@ FULL = "full"
 Unit = Any  # int | FULL
 
 
-def units_of(folds: int, tests: Dict[str, Sequence[Example]]) -> List[Unit]:
+def units_of(folds: int, tests: dict[str, Sequence[Example]]) -> list[Unit]:
     """The models a pipeline's evaluation trains: one per fold, then (with held-out sets) the
     model on all data."""
     return [*range(folds), *([FULL] if tests else [])]
@@ -402,20 +403,20 @@ def units_of(folds: int, tests: Dict[str, Sequence[Example]]) -> List[Unit]:
 
 def evaluate_unit(
     name: str,
-    pipeline: List[Dict[str, Any]],
+    pipeline: list[dict[str, Any]],
     training: Sequence[Example],
-    tests: Dict[str, Sequence[Example]],
+    tests: dict[str, Sequence[Example]],
     folds: int,
     seed: int,
     unit: Unit,
     workdir: Path,
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     """Train one model of `unit` and parse what it is scored on: the held-back fold, or every
     held-out set (timed, after a warm-up). Returns seconds, predictions and parse times."""
     if unit == FULL:
         agent, seconds = train(pipeline, training, workdir / f"{name}-full")
         parse_all(agent, list(tests.values())[0][:20])  # warm-up, not timed
-        parse_ms: List[float] = []
+        parse_ms: list[float] = []
         predictions = {key: parse_all(agent, examples, parse_ms) for key, examples in tests.items()}
         print(f"[{name}] full model trained in {seconds:.0f}s", flush=True)
         return {"seconds": seconds, "predictions": predictions, "parse_ms": parse_ms}
@@ -430,13 +431,13 @@ def evaluate_unit(
 
 
 def assemble(
-    name: str, description: str, pipeline: List[Dict[str, Any]], parts: Dict[Unit, Dict[str, Any]],
+    name: str, description: str, pipeline: list[dict[str, Any]], parts: dict[Unit, dict[str, Any]],
     folds: int,
 ) -> PipelineResult:
     """The pipeline's result from its units' outputs (CV predictions in fold order)."""
     threshold, ambiguity = fallback_thresholds(pipeline)
     result = PipelineResult(name, description, threshold, ambiguity)
-    out_of_fold: List[Prediction] = []
+    out_of_fold: list[Prediction] = []
     for fold in range(folds):
         result.fold_train_seconds.append(parts[fold]["seconds"])
         out_of_fold.extend(parts[fold]["predictions"]["cv"])
@@ -451,9 +452,9 @@ def assemble(
 def evaluate_pipeline(
     name: str,
     description: str,
-    pipeline: List[Dict[str, Any]],
+    pipeline: list[dict[str, Any]],
     training: Sequence[Example],
-    tests: Dict[str, Sequence[Example]],
+    tests: dict[str, Sequence[Example]],
     folds: int,
     seed: int,
     workdir: Path,
@@ -470,7 +471,7 @@ def evaluate_pipeline(
 # ----------------------------------------------------------------------------- report
 
 
-def machine() -> Dict[str, str]:
+def machine() -> dict[str, str]:
     """What the figures were measured on."""
     cpu = cpu_model()
     import rasa
@@ -538,7 +539,7 @@ GOALS = [
 ]
 
 
-def scores_of(result: PipelineResult) -> Dict[str, Scores]:
+def scores_of(result: PipelineResult) -> dict[str, Scores]:
     """Scores of every data set of `result` under its own fallback thresholds."""
     return {
         name: score(predictions, result.threshold, result.ambiguity)
@@ -546,7 +547,7 @@ def scores_of(result: PipelineResult) -> Dict[str, Scores]:
     }
 
 
-def metric_table(results: Sequence[PipelineResult], attribute: str) -> List[str]:
+def metric_table(results: Sequence[PipelineResult], attribute: str) -> list[str]:
     """One row per pipeline, one column per data set."""
     sets = [k for k in SET_TITLES if any(k in r.predictions for r in results)]
     lines = ["| pipeline | " + " | ".join(f"`{k}`" for k in sets) + " |"]
@@ -558,7 +559,7 @@ def metric_table(results: Sequence[PipelineResult], attribute: str) -> List[str]
     return lines
 
 
-def comparison(ours: PipelineResult, default: PipelineResult) -> List[Tuple[str, str, str]]:
+def comparison(ours: PipelineResult, default: PipelineResult) -> list[tuple[str, str, str]]:
     """(set, metric, outcome) of ours against Rasa's default on every headline figure."""
     mine, theirs = scores_of(ours), scores_of(default)
     rows = []
@@ -580,7 +581,7 @@ def winner(ours: float, default: float, higher: bool) -> str:
     return "ours" if (ours > default) == higher else "default"
 
 
-def tally(rows: Sequence[Tuple[str, str, str]]) -> str:
+def tally(rows: Sequence[tuple[str, str, str]]) -> str:
     """'better on 7 of 9; tie on ...; worse on ...' for comparison rows."""
     parts = [f"better on {sum(o.startswith('ours') for _, _, o in rows)} of {len(rows)}"]
     for outcome, word in (("tie", "tie on"), ("default", "worse on")):
@@ -590,7 +591,7 @@ def tally(rows: Sequence[Tuple[str, str, str]]) -> str:
     return "; ".join(parts)
 
 
-def goals_section(results: Sequence[PipelineResult]) -> List[str]:
+def goals_section(results: Sequence[PipelineResult]) -> list[str]:
     """The issue's targets, checked on this run's figures."""
     ours = next((r for r in results if r.name == "ours"), None)
     default = next((r for r in results if r.name == "rasa-default"), None)
@@ -624,14 +625,14 @@ def goals_section(results: Sequence[PipelineResult]) -> List[str]:
 
 def render_report(
     results: Sequence[PipelineResult],
-    info: Dict[str, str],
+    info: dict[str, str],
     folds: int,
     seed: int,
-    sizes: Dict[str, int],
+    sizes: dict[str, int],
     notes: str,
 ) -> str:
     """The markdown report."""
-    lines: List[str] = ["# NLU evaluation report", ""]
+    lines: list[str] = ["# NLU evaluation report", ""]
     lines.append("Generated by `make eval` (`eval/run.py`); do not edit by hand.")
     lines.append("")
     for key, value in info.items():
@@ -709,7 +710,7 @@ def render_report(
     return "\n".join(lines)
 
 
-def threshold_section(ours: PipelineResult) -> List[str]:
+def threshold_section(ours: PipelineResult) -> list[str]:
     """Trade-off table of fallback thresholds, chosen on CV predictions only."""
     grid = threshold_grid(ours.predictions["cv"], THRESHOLDS, AMBIGUITIES)
     best_t, best_a, _ = choose_thresholds(grid)
@@ -747,7 +748,7 @@ def threshold_section(ours: PipelineResult) -> List[str]:
     return lines
 
 
-def per_intent_section(result: PipelineResult, set_name: str) -> List[str]:
+def per_intent_section(result: PipelineResult, set_name: str) -> list[str]:
     """Precision/recall/F1 per intent for one data set."""
     s = score(result.predictions[set_name], result.threshold, result.ambiguity)
     lines = [f"## Per intent: {result.name}, {SET_TITLES[set_name]}", ""]
@@ -759,7 +760,7 @@ def per_intent_section(result: PipelineResult, set_name: str) -> List[str]:
     return lines
 
 
-def errors_section(result: PipelineResult) -> List[str]:
+def errors_section(result: PipelineResult) -> list[str]:
     """Every message of the headline sets that ours gets wrong (they are few, and telling)."""
     lines = ["## Messages ours gets wrong (held-out sets)", ""]
     for test_set in TEST_SETS:
@@ -819,7 +820,7 @@ def quiet_logs() -> None:
     configure_structlog(logging.WARNING)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the comparison and write the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=5)
@@ -873,7 +874,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     json_path = Path(args.json)
     done = resumable(json_path, info, args.folds, args.seed, sizes) if args.resume else {}
     chosen = chosen_pipelines(args)
-    finished: Dict[str, PipelineResult] = {}
+    finished: dict[str, PipelineResult] = {}
     for name, _, _ in chosen:
         if name in done:
             print(f"[{name}] kept from {json_path}", flush=True)
@@ -906,18 +907,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _evaluate_unit_in_worker(
-    name: str, pipeline: List[Dict[str, Any]], training: Sequence[Example],
-    tests: Dict[str, Sequence[Example]], folds: int, seed: int, unit: Unit, workdir: str,
-) -> Dict[str, Any]:
+    name: str, pipeline: list[dict[str, Any]], training: Sequence[Example],
+    tests: dict[str, Sequence[Example]], folds: int, seed: int, unit: Unit, workdir: str,
+) -> dict[str, Any]:
     """`evaluate_unit` in a worker process."""
     quiet_logs()
     return evaluate_unit(name, pipeline, training, tests, folds, seed, unit, Path(workdir))
 
 
 def run_in_processes(
-    todo: Sequence[Tuple[str, str, List[Dict[str, Any]]]],
+    todo: Sequence[tuple[str, str, list[dict[str, Any]]]],
     training: Sequence[Example],
-    tests: Dict[str, Sequence[Example]],
+    tests: dict[str, Sequence[Example]],
     args: argparse.Namespace,
     workdir: Path,
     keep: Callable[[PipelineResult], None],
@@ -931,7 +932,7 @@ def run_in_processes(
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     pipelines_by_name = {name: (description, pipeline) for name, description, pipeline in todo}
-    parts: Dict[str, Dict[Unit, Dict[str, Any]]] = {name: {} for name in pipelines_by_name}
+    parts: dict[str, dict[Unit, dict[str, Any]]] = {name: {} for name in pipelines_by_name}
     units = units_of(args.folds, tests)
     context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=context) as pool:
@@ -952,7 +953,7 @@ def run_in_processes(
 
 def chosen_pipelines(
     args: argparse.Namespace,
-) -> List[Tuple[str, str, List[Dict[str, Any]]]]:
+) -> list[tuple[str, str, list[dict[str, Any]]]]:
     """The pipelines of this run: with --ablations or not, from --config, kept by --only."""
     return [
         (name, description, pipeline)
@@ -966,7 +967,7 @@ def cv_only(args: argparse.Namespace) -> int:
     threshold choice is made without looking at the held-out sets."""
     training = load_examples(ROOT / "data" / "nlu")
     chosen = chosen_pipelines(args)
-    finished: Dict[str, PipelineResult] = {}
+    finished: dict[str, PipelineResult] = {}
     with tempfile.TemporaryDirectory(prefix="lpse-eval-cv-") as tmp:
         if args.jobs > 1:
             run_in_processes(chosen, training, {}, args, Path(tmp),
@@ -981,7 +982,7 @@ def cv_only(args: argparse.Namespace) -> int:
 
 
 def save_results(
-    path: Path, info: Dict[str, str], folds: int, seed: int, sizes: Dict[str, int],
+    path: Path, info: dict[str, str], folds: int, seed: int, sizes: dict[str, int],
     results: Sequence[PipelineResult],
 ) -> None:
     """All predictions and timings, for --rescore and --resume."""
@@ -993,14 +994,14 @@ def save_results(
     path.write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")
 
 
-def result_to_dict(result: PipelineResult) -> Dict[str, Any]:
+def result_to_dict(result: PipelineResult) -> dict[str, Any]:
     """One pipeline's result as JSON-ready data (`load_results` reads it back)."""
     return {**asdict(result), "predictions": {
         k: [asdict(p) for p in v] for k, v in result.predictions.items()
     }}
 
 
-def load_results(saved: Dict[str, Any]) -> List[PipelineResult]:
+def load_results(saved: dict[str, Any]) -> list[PipelineResult]:
     """PipelineResults from what `save_results` wrote."""
     results = []
     for raw in saved["results"]:
@@ -1013,8 +1014,8 @@ def load_results(saved: Dict[str, Any]) -> List[PipelineResult]:
 
 
 def resumable(
-    path: Path, info: Dict[str, str], folds: int, seed: int, sizes: Dict[str, int]
-) -> Dict[str, PipelineResult]:
+    path: Path, info: dict[str, str], folds: int, seed: int, sizes: dict[str, int]
+) -> dict[str, PipelineResult]:
     """Pipelines of an earlier run that can be reused: same commit (no uncommitted NLU change),
     folds, seed and data sizes; else nothing."""
     if not path.exists():

@@ -17,9 +17,10 @@ import argparse
 import itertools
 import sys
 import tempfile
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any
 
 from eval.metrics import Prediction, Scores, score
 from eval.run import (
@@ -40,7 +41,7 @@ from eval.run import (
 PIPELINES = ("rasa-default", "ours")
 
 
-def with_seed(pipeline: List[Dict[str, Any]], seed: int) -> List[Dict[str, Any]]:
+def with_seed(pipeline: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
     """`pipeline` with `seed` as DIETClassifier's random seed (the other steps unchanged)."""
     return [
         {**step, "random_seed": seed} if step["name"] == "DIETClassifier" else dict(step)
@@ -48,7 +49,7 @@ def with_seed(pipeline: List[Dict[str, Any]], seed: int) -> List[Dict[str, Any]]
     ]
 
 
-def headline_tests(seed: int) -> Dict[str, Sequence[Example]]:
+def headline_tests(seed: int) -> dict[str, Sequence[Example]]:
     """The held-out sets that count as headline sets (not seen), typo copies included."""
     unseen = {t.key for t in TEST_SETS if not t.seen}
     return {k: v for k, v in load_test_sets(seed).items() if k in unseen}
@@ -56,7 +57,7 @@ def headline_tests(seed: int) -> Dict[str, Sequence[Example]]:
 
 def train_and_parse(
     name: str, seed: int, typo_seed: int
-) -> Tuple[str, int, Dict[str, List[Prediction]]]:
+) -> tuple[str, int, dict[str, list[Prediction]]]:
     """Train pipeline `name` with DIET seed `seed` on all data; predictions per headline set."""
     quiet_logs()  # also sets TensorFlow's log level and turns telemetry off
     pipeline = dict((n, p) for n, _, p in pipelines(False))[name]
@@ -70,8 +71,8 @@ def train_and_parse(
 
 
 def compare(
-    scores: Dict[Tuple[str, int], Dict[str, Scores]],
-) -> List[Tuple[str, str, str, str, str]]:
+    scores: dict[tuple[str, int], dict[str, Scores]],
+) -> list[tuple[str, str, str, str, str]]:
     """(set, metric, ours range, default range, verdict) over all seeds of both pipelines.
 
     The verdict is "ours in every pairing" only if every our seed beats every default seed.
@@ -94,7 +95,7 @@ def compare(
     return rows
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3],
                         help="DIET seeds for both pipelines (1 is the one `make eval` uses)")
@@ -104,7 +105,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     units = [(name, seed) for name in PIPELINES for seed in args.seeds]
     thresholds = {name: fallback_thresholds(p) for name, _, p in pipelines(False)}
-    scores: Dict[Tuple[str, int], Dict[str, Scores]] = {}
+    scores: dict[tuple[str, int], dict[str, Scores]] = {}
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         futures = [pool.submit(train_and_parse, n, s, args.typo_seed) for n, s in units]
         for future in futures:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import yaml
 
@@ -22,11 +22,11 @@ HELPDESK_FIELDS = ("phone", "whatsapp", "email", "address", "hours")
 class Contacts:
     """What the user may be told about where to get help. Empty values mean unknown."""
 
-    call_center_phones: List[str] = field(default_factory=list)
+    call_center_phones: list[str] = field(default_factory=list)
     helpdesk_name: str = ""
-    helpdesk: Dict[str, str] = field(default_factory=dict)
+    helpdesk: dict[str, str] = field(default_factory=dict)
 
-    def filled_helpdesk_fields(self) -> List[str]:
+    def filled_helpdesk_fields(self) -> list[str]:
         """Helpdesk fields that have a value, in display order."""
         return [name for name in HELPDESK_FIELDS if self.helpdesk.get(name)]
 
@@ -55,7 +55,7 @@ def parse_contacts(raw: Any) -> Contacts:
     )
 
 
-def load_contacts(path: Optional[Path] = None) -> Contacts:
+def load_contacts(path: Path | None = None) -> Contacts:
     """Read the contacts file; a missing or broken file gives no contacts, never an exception.
 
     The file is read on every call so that an operator's edit takes effect without a restart;

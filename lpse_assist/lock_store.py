@@ -28,8 +28,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Callable, Optional, Tuple, TypeVar
+from typing import Any, TypeVar
 
 import rasa.core.lock_store as rasa_lock_store
 from rasa.core.lock import TicketLock
@@ -63,7 +64,7 @@ def _as_bool(value: Any) -> bool:
     return bool(value)
 
 
-def _optional_text(value: Any) -> Optional[str]:
+def _optional_text(value: Any) -> str | None:
     text = str(value).strip() if value is not None else ""
     return text or None
 
@@ -73,14 +74,14 @@ class AtomicRedisLockStore(RedisLockStore):
 
     def __init__(
         self,
-        endpoint_config: Optional[EndpointConfig] = None,
+        endpoint_config: EndpointConfig | None = None,
         host: str = "localhost",
         port: Any = 6379,
         db: Any = 1,
-        username: Optional[str] = None,
-        password: Optional[str] = None,
+        username: str | None = None,
+        password: str | None = None,
         use_ssl: Any = False,
-        key_prefix: Optional[str] = None,
+        key_prefix: str | None = None,
         socket_timeout: Any = DEFAULT_SOCKET_TIMEOUT,
         poll_seconds: Any = DEFAULT_POLL_SECONDS,
     ) -> None:
@@ -116,7 +117,7 @@ class AtomicRedisLockStore(RedisLockStore):
         self,
         conversation_id: str,
         lock_lifetime: float = rasa_lock_store.LOCK_LIFETIME,
-        wait_time_in_seconds: Optional[float] = None,
+        wait_time_in_seconds: float | None = None,
     ) -> AsyncIterator[TicketLock]:
         """Rasa's lock, polling every ``poll_seconds`` unless the caller says otherwise."""
         wait = self.poll_seconds if wait_time_in_seconds is None else wait_time_in_seconds
@@ -128,7 +129,7 @@ class AtomicRedisLockStore(RedisLockStore):
     ) -> int:
         """Take the next ticket for the conversation, atomically."""
 
-        def take(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], int]:
+        def take(lock: TicketLock | None) -> tuple[TicketLock | None, int]:
             lock = lock or self.create_lock(conversation_id)
             return lock, lock.issue_ticket(lock_lifetime)
 
@@ -142,7 +143,7 @@ class AtomicRedisLockStore(RedisLockStore):
     def update_lock(self, conversation_id: str) -> None:
         """Drop expired tickets (a replica died holding one), atomically."""
 
-        def prune(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], None]:
+        def prune(lock: TicketLock | None) -> tuple[TicketLock | None, None]:
             if lock is not None:
                 lock.remove_expired_tickets()
             return lock, None
@@ -152,7 +153,7 @@ class AtomicRedisLockStore(RedisLockStore):
     def finish_serving(self, conversation_id: str, ticket_number: int) -> None:
         """Give back a ticket; the lock is deleted when no ticket is left, atomically."""
 
-        def give_back(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], None]:
+        def give_back(lock: TicketLock | None) -> tuple[TicketLock | None, None]:
             if lock is not None:
                 lock.remove_ticket_for(ticket_number)
             return lock, None
@@ -168,7 +169,7 @@ class AtomicRedisLockStore(RedisLockStore):
     def _transaction(
         self,
         conversation_id: str,
-        change: Callable[[Optional[TicketLock]], Tuple[Optional[TicketLock], T]],
+        change: Callable[[TicketLock | None], tuple[TicketLock | None, T]],
     ) -> T:
         """Read the lock, apply ``change`` and write the result back, as one transaction.
 

@@ -32,7 +32,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from typing import Any, Awaitable, Callable, Dict, List, Optional
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.nlg import NaturalLanguageGenerator, TemplatedNaturalLanguageGenerator
@@ -52,7 +53,7 @@ MINIMAL_CONTACT_RESPONSE = "utter_contact_lpse_support"
 # Set on the wrapper so that a second ResilientNLG (model reload) does not wrap it again.
 _MARKER = "_lpse_resilient"
 
-RunFunction = Callable[..., Awaitable[List[Event]]]
+RunFunction = Callable[..., Awaitable[list[Event]]]
 
 
 def action_server_timeout() -> float:
@@ -60,13 +61,13 @@ def action_server_timeout() -> float:
     return resilience_settings().action_server_timeout
 
 
-def fallback_messages() -> List[Dict[str, Any]]:
+def fallback_messages() -> list[dict[str, Any]]:
     """What the user gets instead of the failed action, as action-server style messages.
 
     ``{"response": name, **variables}`` dicts, exactly what a custom action returns, so Rasa
     renders them the same way (channel variations, slots, buttons).
     """
-    messages: List[Dict[str, Any]] = [{"response": SERVICE_UNAVAILABLE_RESPONSE}]
+    messages: list[dict[str, Any]] = [{"response": SERVICE_UNAVAILABLE_RESPONSE}]
     try:
         # The escalation action's own contact list, so both show the same lines.
         from rasa_sdk.executor import CollectingDispatcher
@@ -85,7 +86,7 @@ def fallback_messages() -> List[Dict[str, Any]]:
 
 async def service_unavailable_events(
     output_channel: Any, nlg: NaturalLanguageGenerator, tracker: Any
-) -> List[Event]:
+) -> list[Event]:
     """The bot messages (``BotUttered`` events) telling the user where to get help."""
     messages = fallback_messages()
     if nlg is not None and isinstance(nlg, TemplatedNaturalLanguageGenerator):
@@ -103,7 +104,7 @@ def _resilient(run: RunFunction) -> RunFunction:
     @functools.wraps(run)
     async def run_or_answer(
         self: RemoteAction, output_channel: Any, nlg: Any, tracker: Any, domain: Domain
-    ) -> List[Event]:
+    ) -> list[Event]:
         try:
             return await asyncio.wait_for(
                 run(self, output_channel, nlg, tracker, domain),
@@ -152,7 +153,7 @@ class ResilientNLG(TemplatedNaturalLanguageGenerator):
     """
 
     def __init__(
-        self, endpoint_config: Optional[EndpointConfig] = None, domain: Optional[Domain] = None
+        self, endpoint_config: EndpointConfig | None = None, domain: Domain | None = None
     ) -> None:
         super().__init__(domain.responses if domain is not None else {})
         install()

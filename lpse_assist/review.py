@@ -17,10 +17,11 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Any
 
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, create_engine, select
 from sqlalchemy.engine import Engine
@@ -56,7 +57,7 @@ class ReviewItem:
     confidence: float
     fallback: bool
     count: int = 1
-    senders: List[str] = field(default_factory=list)
+    senders: list[str] = field(default_factory=list)
     first_seen: float = 0.0
     last_seen: float = 0.0
 
@@ -65,13 +66,13 @@ class ReviewItem:
 class ReviewResult:
     """What one review found."""
 
-    items: List[ReviewItem]
+    items: list[ReviewItem]
     user_messages: int
     conversations: int
     threshold: float
 
 
-def best_guess(parse_data: Dict[str, Any]) -> Tuple[str, float, bool]:
+def best_guess(parse_data: dict[str, Any]) -> tuple[str, float, bool]:
     """``(intent, confidence, fell_back)``: with ``nlu_fallback``, the model's runner-up."""
     intent = parse_data.get("intent") or {}
     name = str(intent.get("name") or "")
@@ -89,8 +90,8 @@ def _normalise(text: str) -> str:
 
 
 def iter_user_rows(
-    engine: Engine, since: Optional[float] = None
-) -> Iterator[Tuple[str, float, str]]:
+    engine: Engine, since: float | None = None
+) -> Iterator[tuple[str, float, str]]:
     """``(sender_id, timestamp, data)`` of every user event, streamed in batches."""
     query = select(_events.c.sender_id, _events.c.timestamp, _events.c.data).where(
         _events.c.type_name == "user"
@@ -106,10 +107,10 @@ def iter_user_rows(
 
 
 def review(
-    rows: Iterable[Tuple[str, float, str]], threshold: float = DEFAULT_THRESHOLD
+    rows: Iterable[tuple[str, float, str]], threshold: float = DEFAULT_THRESHOLD
 ) -> ReviewResult:
     """Collect the uncertain messages of ``rows`` (see ``iter_user_rows``)."""
-    items: Dict[str, ReviewItem] = {}
+    items: dict[str, ReviewItem] = {}
     senders_seen: set[str] = set()
     user_messages = 0
     loads = json.loads
@@ -155,7 +156,7 @@ def review(
 
 
 def review_database(
-    url: str, threshold: float = DEFAULT_THRESHOLD, since: Optional[float] = None
+    url: str, threshold: float = DEFAULT_THRESHOLD, since: float | None = None
 ) -> ReviewResult:
     """Review the tracker store at ``url`` (an SQLAlchemy URL)."""
     engine = create_engine(url, future=True)
@@ -257,7 +258,7 @@ def summary(result: ReviewResult, path: Path, seconds: float) -> str:
     )
 
 
-def load_labelled(path: Path) -> List[Tuple[str, str]]:
+def load_labelled(path: Path) -> list[tuple[str, str]]:
     """``(label, text)`` of every labelled item of a YAML review file."""
     import yaml
 
@@ -271,11 +272,11 @@ def load_labelled(path: Path) -> List[Tuple[str, str]]:
     return pairs
 
 
-def nlu_files_by_intent(nlu_dir: Path) -> Dict[str, Path]:
+def nlu_files_by_intent(nlu_dir: Path) -> dict[str, Path]:
     """Which file of ``data/nlu`` holds each intent's examples."""
     import yaml
 
-    found: Dict[str, Path] = {}
+    found: dict[str, Path] = {}
     for path in sorted(nlu_dir.glob("*.yml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for block in data.get("nlu") or []:
@@ -284,7 +285,7 @@ def nlu_files_by_intent(nlu_dir: Path) -> Dict[str, Path]:
     return found
 
 
-def apply_labels(review_file: Path, nlu_dir: Path) -> Tuple[int, List[str]]:
+def apply_labels(review_file: Path, nlu_dir: Path) -> tuple[int, list[str]]:
     """Add every labelled text as an example of its intent in ``data/nlu``.
 
     Returns ``(examples added, problems)``; a label that is no intent with examples, or a
@@ -295,8 +296,8 @@ def apply_labels(review_file: Path, nlu_dir: Path) -> Tuple[int, List[str]]:
     from ruamel.yaml.scalarstring import LiteralScalarString
 
     files = nlu_files_by_intent(nlu_dir)
-    problems: List[str] = []
-    by_file: Dict[Path, List[Tuple[str, str]]] = {}
+    problems: list[str] = []
+    by_file: dict[Path, list[tuple[str, str]]] = {}
     for label, text in load_labelled(review_file):
         if label not in files:
             problems.append(f"no intent {label!r} in {nlu_dir}: skipped {text!r}")

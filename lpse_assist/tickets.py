@@ -18,6 +18,7 @@ close tickets with ``make tickets`` (``scripts/tickets.py``).
 from __future__ import annotations
 
 import asyncio
+import builtins
 import hashlib
 import json
 import logging
@@ -25,11 +26,12 @@ import random
 import re
 import time
 import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import (
@@ -126,10 +128,10 @@ class Ticket:
     topic: str
     channel: str
     sender_masked: str
-    last_messages: List[Dict[str, Any]] = field(default_factory=list)
+    last_messages: list[dict[str, Any]] = field(default_factory=list)
     notify_status: str = NOTIFY_SKIPPED
-    closed_at: Optional[datetime] = None
-    close_note: Optional[str] = None
+    closed_at: datetime | None = None
+    close_note: str | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Ticket:
@@ -171,9 +173,9 @@ def escalation_key(sender_id: str, events: Sequence[Mapping[str, Any]]) -> str:
     return hashlib.sha256(f"{sender_id}\x1f{marker}".encode()).hexdigest()
 
 
-def last_user_messages(events: Sequence[Mapping[str, Any]], limit: int) -> List[Dict[str, Any]]:
+def last_user_messages(events: Sequence[Mapping[str, Any]], limit: int) -> list[dict[str, Any]]:
     """The user's last ``limit`` messages: masked text (or the option chosen) and intent."""
-    picked: List[Dict[str, Any]] = []
+    picked: list[dict[str, Any]] = []
     for event in reversed(events):
         if event.get("event") != "user":
             continue
@@ -216,17 +218,17 @@ class TicketStore:
     Async callers run these methods in a worker thread (``asyncio.to_thread``).
     """
 
-    def __init__(self, url: str, zone: Optional[tzinfo] = None) -> None:
+    def __init__(self, url: str, zone: tzinfo | None = None) -> None:
         self.url = url
         self.zone = zone or local_zone("Asia/Jakarta")
-        self._engine: Optional[Engine] = None
+        self._engine: Engine | None = None
         self._schema_ready = False
 
     @property
     def engine(self) -> Engine:
         """The engine, created on first use (never at import)."""
         if self._engine is None:
-            kwargs: Dict[str, Any] = {"future": True, "pool_pre_ping": True}
+            kwargs: dict[str, Any] = {"future": True, "pool_pre_ping": True}
             if self.url.startswith("sqlite"):
                 # Rasa writes to the same file: wait for its write lock instead of failing.
                 kwargs["connect_args"] = {"timeout": 30}
@@ -254,17 +256,17 @@ class TicketStore:
         topic: str,
         channel: str,
         sender_masked: str,
-        last_messages: List[Dict[str, Any]],
+        last_messages: builtins.list[dict[str, Any]],
         notify_status: str = NOTIFY_SKIPPED,
-        now: Optional[datetime] = None,
-    ) -> Tuple[Ticket, bool]:
+        now: datetime | None = None,
+    ) -> tuple[Ticket, bool]:
         """Record a ticket; ``(ticket, True)`` when new, ``(the existing one, False)`` when
         this escalation ``key`` already has one."""
         self.ensure_schema()
         now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
         day = now.astimezone(self.zone).strftime("%Y%m%d")
         table = tickets_table
-        last_error: Optional[Exception] = None
+        last_error: Exception | None = None
         for attempt in range(CREATE_ATTEMPTS):
             try:
                 with self.engine.begin() as conn:
@@ -304,7 +306,7 @@ class TicketStore:
             last_error
         )
 
-    def get(self, reference: str) -> Optional[Ticket]:
+    def get(self, reference: str) -> Ticket | None:
         """The ticket with this reference (case-insensitive), or ``None``."""
         self.ensure_schema()
         with self.engine.connect() as conn:
@@ -313,7 +315,7 @@ class TicketStore:
             ).mappings().first()
         return Ticket.from_row(row) if row is not None else None
 
-    def list(self, status: Optional[str] = OPEN, limit: int = 50) -> List[Ticket]:
+    def list(self, status: str | None = OPEN, limit: int = 50) -> builtins.list[Ticket]:
         """Newest tickets first; ``status=None`` lists all."""
         self.ensure_schema()
         query = select(tickets_table).order_by(tickets_table.c.id.desc()).limit(limit)
@@ -322,7 +324,7 @@ class TicketStore:
         with self.engine.connect() as conn:
             return [Ticket.from_row(row) for row in conn.execute(query).mappings()]
 
-    def close(self, reference: str, note: str = "") -> Optional[Ticket]:
+    def close(self, reference: str, note: str = "") -> Ticket | None:
         """Mark a ticket closed (with an optional note); ``None`` if there is no such ticket."""
         self.ensure_schema()
         with self.engine.begin() as conn:
@@ -389,7 +391,7 @@ class HelpdeskNotifier:
         tickets: TicketSettings,
         twilio: TwilioSettings,
         store: TicketStore,
-        sender: Optional[TwilioRestSender] = None,
+        sender: TwilioRestSender | None = None,
     ) -> None:
         self.number = tickets.notify_number
         self.twilio = twilio
@@ -489,7 +491,7 @@ def reset_ticket_services() -> None:
 
 
 async def open_ticket(
-    sender_id: str, events: Iterable[Mapping[str, Any]], topic: Optional[str]
+    sender_id: str, events: Iterable[Mapping[str, Any]], topic: str | None
 ) -> Ticket:
     """Record the ticket of an escalation and start notifying the helpdesk.
 

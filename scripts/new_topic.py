@@ -19,9 +19,10 @@ import io
 import os
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from string import Template
-from typing import Any, List, Optional, Sequence
+from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
@@ -75,7 +76,7 @@ def check_name(name: str, domain: Any, root: Path) -> None:
             raise TopicError(f"{path.relative_to(root)} already exists")
 
 
-def target_files(name: str, root: Path) -> List[Path]:
+def target_files(name: str, root: Path) -> list[Path]:
     """The three files a topic gets."""
     return [
         root / "data" / "nlu" / f"{name}.yml",
@@ -84,7 +85,7 @@ def target_files(name: str, root: Path) -> List[Path]:
     ]
 
 
-def _comment(text: str, column: int) -> List[Any]:
+def _comment(text: str, column: int) -> list[Any]:
     return [CommentToken(text, CommentMark(column), None), None, None, None]
 
 
@@ -141,7 +142,7 @@ def updated_domain(text: str, name: str) -> str:
     return out.getvalue()
 
 
-def create_topic(name: str, root: Path = ROOT) -> List[Path]:
+def create_topic(name: str, root: Path = ROOT) -> list[Path]:
     """Create the topic's files and update ``domain.yml``; returns the files written."""
     domain_path = root / "domain.yml"
     domain_text = domain_path.read_text(encoding="utf-8")
@@ -155,7 +156,7 @@ def create_topic(name: str, root: Path = ROOT) -> List[Path]:
     }
     for text in [*contents.values(), new_domain]:
         _yaml().load(text)
-    written: List[Path] = []
+    written: list[Path] = []
     try:
         for path, text in contents.items():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -172,7 +173,7 @@ def create_topic(name: str, root: Path = ROOT) -> List[Path]:
     return [*written, domain_path]
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``make topic NAME=...``."""
     parser = argparse.ArgumentParser(prog="make topic NAME=", description=__doc__.split("\n")[0])
     parser.add_argument("name", help="intent name of the topic, e.g. dapodik_login")

@@ -13,7 +13,6 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -31,7 +30,7 @@ from lpse_assist.settings import ticket_settings, tracker_db_settings  # noqa: E
 from lpse_assist.tickets import local_zone  # noqa: E402
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Entry point of ``make review``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["apply"]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from datetime import tzinfo
 from pathlib import Path
-from typing import List, Optional, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -69,7 +69,7 @@ def format_ticket(t: Ticket, zone: tzinfo) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Entry point; exit 1 when a ticket does not exist."""
     args = _parser().parse_args(argv)
     store = ticket_store()

@@ -15,8 +15,8 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, List, Set, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -31,10 +31,10 @@ INTENT_WITHOUT_DATA = re.compile(
 )
 
 
-def action_responses(sources: Iterable[Path]) -> Tuple[Set[str], Set[str]]:
+def action_responses(sources: Iterable[Path]) -> tuple[set[str], set[str]]:
     """Response names and name prefixes that custom actions send."""
-    names: Set[str] = set()
-    prefixes: Set[str] = set()
+    names: set[str] = set()
+    prefixes: set[str] = set()
     for path in sources:
         text = path.read_text(encoding="utf-8")
         names.update(re.findall(r"""response\s*=\s*["'](utter_\w+)["']""", text))
@@ -43,7 +43,7 @@ def action_responses(sources: Iterable[Path]) -> Tuple[Set[str], Set[str]]:
     return names, prefixes
 
 
-def unexpected_warnings(output: str) -> List[str]:
+def unexpected_warnings(output: str) -> list[str]:
     """Warnings in the validator's output that are not accepted by design."""
     # Custom actions, and the answer Rasa sends itself when the action server is down.
     sources = [*(ROOT / "actions").glob("*.py"), ROOT / "lpse_assist" / "resilience.py"]

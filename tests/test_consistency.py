@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Set
+from typing import Any
 
 import pytest
 import yaml
@@ -34,36 +35,36 @@ CLARIFYING_INTENTS = {
 RASA_DEFAULT_ACTIONS = {"action_listen", "action_default_fallback", "action_restart"}
 
 
-def load(path: Path) -> Dict[str, Any]:
+def load(path: Path) -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
 @pytest.fixture(scope="module")
-def domain() -> Dict[str, Any]:
+def domain() -> dict[str, Any]:
     return load(ROOT / "domain.yml")
 
 
-def story_files() -> List[Path]:
+def story_files() -> list[Path]:
     return sorted((ROOT / "data" / "stories").glob("*.yml")) + sorted(
         (ROOT / "data" / "rules").glob("*.yml")
     )
 
 
-def story_test_files() -> List[Path]:
+def story_test_files() -> list[Path]:
     return sorted((ROOT / "tests" / "stories").glob("test_*.yml"))
 
 
-def steps(path: Path) -> Iterator[Dict[str, Any]]:
+def steps(path: Path) -> Iterator[dict[str, Any]]:
     content = load(path)
     for block in (content.get("stories") or []) + (content.get("rules") or []):
         yield from block.get("steps") or []
 
 
-def actions_in(paths: List[Path]) -> Set[str]:
+def actions_in(paths: list[Path]) -> set[str]:
     return {step["action"] for path in paths for step in steps(path) if "action" in step}
 
 
-def custom_action_names() -> Set[str]:
+def custom_action_names() -> set[str]:
     """Names returned by `name()` of every Action class in actions/."""
     names = set()
     for path in (ROOT / "actions").glob("*.py"):
@@ -80,17 +81,17 @@ def custom_action_names() -> Set[str]:
     return names
 
 
-def test_every_action_in_stories_rules_and_tests_exists(domain: Dict[str, Any]) -> None:
+def test_every_action_in_stories_rules_and_tests_exists(domain: dict[str, Any]) -> None:
     known = set(domain["responses"]) | set(domain["actions"]) | RASA_DEFAULT_ACTIONS
     used = actions_in(story_files() + story_test_files())
     assert used - known == set()
 
 
-def test_every_custom_action_in_the_domain_is_implemented(domain: Dict[str, Any]) -> None:
+def test_every_custom_action_in_the_domain_is_implemented(domain: dict[str, Any]) -> None:
     assert set(domain["actions"]) == custom_action_names()
 
 
-def test_every_response_sent_by_code_exists(domain: Dict[str, Any]) -> None:
+def test_every_response_sent_by_code_exists(domain: dict[str, Any]) -> None:
     names, prefixes = action_responses((ROOT / "actions").glob("*.py"))
     assert names, "the scan found no response names in actions/: the scanner is broken"
     assert names - set(domain["responses"]) == set()
@@ -98,7 +99,7 @@ def test_every_response_sent_by_code_exists(domain: Dict[str, Any]) -> None:
         assert any(name.startswith(prefix) for name in domain["responses"]), prefix
 
 
-def test_every_button_payload_is_a_domain_intent(domain: Dict[str, Any]) -> None:
+def test_every_button_payload_is_a_domain_intent(domain: dict[str, Any]) -> None:
     for name, variations in domain["responses"].items():
         for variation in variations:
             for button in variation.get("buttons") or []:
@@ -107,7 +108,7 @@ def test_every_button_payload_is_a_domain_intent(domain: Dict[str, Any]) -> None
                 assert payload[1:] in domain["intents"], (name, payload)
 
 
-def test_every_intent_has_a_rule_or_story_and_training_data(domain: Dict[str, Any]) -> None:
+def test_every_intent_has_a_rule_or_story_and_training_data(domain: dict[str, Any]) -> None:
     used = {step["intent"] for path in story_files() for step in steps(path) if "intent" in step}
     trained = set()
     for path in (ROOT / "data" / "nlu").glob("*.yml"):
@@ -119,7 +120,7 @@ def test_every_intent_has_a_rule_or_story_and_training_data(domain: Dict[str, An
 
 @pytest.mark.parametrize("intent", FAQ_INTENTS)
 def test_every_faq_intent_is_answered_asked_about_and_escalated(
-    intent: str, domain: Dict[str, Any]
+    intent: str, domain: dict[str, Any]
 ) -> None:
     assert f"utter_answer_{intent}" in domain["responses"]
     assert f"utter_escalate_{intent}" in domain["responses"]
@@ -133,7 +134,7 @@ def test_every_faq_intent_is_answered_asked_about_and_escalated(
 
 @pytest.mark.parametrize("intent,question", sorted(CLARIFYING_INTENTS.items()))
 def test_unclear_problems_get_a_question_with_choices(
-    intent: str, question: str, domain: Dict[str, Any]
+    intent: str, question: str, domain: dict[str, Any]
 ) -> None:
     buttons = domain["responses"][question][0]["buttons"]
     assert len(buttons) >= 2
@@ -146,7 +147,7 @@ def test_every_rule_and_story_file_has_a_test_story_file() -> None:
         assert path.name in tested, f"{path.relative_to(ROOT)} has no test story file"
 
 
-def test_every_action_is_exercised_by_a_test_story(domain: Dict[str, Any]) -> None:
+def test_every_action_is_exercised_by_a_test_story(domain: dict[str, Any]) -> None:
     in_rules = actions_in(story_files())
     in_tests = actions_in(story_test_files())
     assert in_rules - in_tests == set()

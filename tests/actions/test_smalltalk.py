@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any
 
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -13,7 +13,7 @@ from tests.actions.conftest import make_tracker, user_event
 
 
 async def test_solved_problem_is_closed_politely_and_its_topic_forgotten(
-    domain: Dict[str, Any],
+    domain: dict[str, Any],
 ) -> None:
     dispatcher = CollectingDispatcher()
     tracker = make_tracker([user_event("affirm", "sudah bisa")], {"topic": "forgot_password"})
@@ -23,7 +23,7 @@ async def test_solved_problem_is_closed_politely_and_its_topic_forgotten(
 
 
 async def test_after_closing_the_helpdesk_request_gets_the_general_escalation(
-    domain: Dict[str, Any],
+    domain: dict[str, Any],
 ) -> None:
     """The slot value the action returns is what the next escalation reads."""
     dispatcher = CollectingDispatcher()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any
 
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
@@ -39,11 +40,11 @@ def contacts_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     reset_settings_cache()
 
 
-def responses(dispatcher: CollectingDispatcher) -> List[str]:
+def responses(dispatcher: CollectingDispatcher) -> list[str]:
     return [message["response"] for message in dispatcher.messages]
 
 
-async def run(action: Any, tracker: Any, domain: Dict[str, Any]) -> CollectingDispatcher:
+async def run(action: Any, tracker: Any, domain: dict[str, Any]) -> CollectingDispatcher:
     dispatcher = CollectingDispatcher()
     events = await action.run(dispatcher, tracker, domain)
     assert events == []
@@ -51,17 +52,17 @@ async def run(action: Any, tracker: Any, domain: Dict[str, Any]) -> CollectingDi
 
 
 @pytest.mark.parametrize("topic", FAQ_TOPICS)
-def test_every_faq_topic_has_its_own_escalation(topic: str, domain: Dict[str, Any]) -> None:
+def test_every_faq_topic_has_its_own_escalation(topic: str, domain: dict[str, Any]) -> None:
     assert escalation_response(topic, domain) == f"utter_escalate_{topic}"
 
 
-def test_unknown_or_missing_topic_gets_the_general_escalation(domain: Dict[str, Any]) -> None:
+def test_unknown_or_missing_topic_gets_the_general_escalation(domain: dict[str, Any]) -> None:
     assert escalation_response(None, domain) == "utter_escalate_general"
     assert escalation_response("dapodik", domain) == "utter_escalate_general"
 
 
 async def test_escalation_names_the_topic_office_then_the_contacts(
-    contacts_file: Path, domain: Dict[str, Any]
+    contacts_file: Path, domain: dict[str, Any]
 ) -> None:
     contacts_file.write_text(
         'lkpp_call_center:\n  phones: ["(021) 2993 5577", "(021) 5020 5577"]\n'
@@ -86,7 +87,7 @@ async def test_escalation_names_the_topic_office_then_the_contacts(
 
 
 async def test_empty_helpdesk_fields_are_never_shown(
-    contacts_file: Path, domain: Dict[str, Any]
+    contacts_file: Path, domain: dict[str, Any]
 ) -> None:
     contacts_file.write_text(
         'lkpp_call_center:\n  phones: ["(021) 2993 5577"]\n'
@@ -97,14 +98,14 @@ async def test_empty_helpdesk_fields_are_never_shown(
 
 
 async def test_broken_contacts_file_still_gives_lpse_support(
-    contacts_file: Path, domain: Dict[str, Any]
+    contacts_file: Path, domain: dict[str, Any]
 ) -> None:
     contacts_file.write_text("lkpp_call_center: [unclosed\n")
     dispatcher = await run(ActionShowContacts(), make_tracker(), domain)
     assert responses(dispatcher) == ["utter_contact_lpse_support"]
 
 
-async def test_shipped_contacts_file_gives_the_seed_call_center(domain: Dict[str, Any]) -> None:
+async def test_shipped_contacts_file_gives_the_seed_call_center(domain: dict[str, Any]) -> None:
     reset_settings_cache()
     dispatcher = await run(ActionShowContacts(), make_tracker(), domain)
     phones = [m.get("phones") for m in dispatcher.messages if m.get("phones")]
@@ -115,7 +116,7 @@ async def test_shipped_contacts_file_gives_the_seed_call_center(domain: Dict[str
 
 
 async def test_escalation_records_one_ticket_and_tells_the_user_its_reference(
-    domain: Dict[str, Any]
+    domain: dict[str, Any]
 ) -> None:
     events = [
         {**user_event("login_problem", "gak bisa login lpse"), "message_id": "SM1"},
@@ -140,7 +141,7 @@ async def test_escalation_records_one_ticket_and_tells_the_user_its_reference(
     assert ticket.notify_status == "skipped"  # no HELPDESK_NOTIFY_NUMBER: no notification
 
 
-async def test_the_same_escalation_run_again_keeps_one_ticket(domain: Dict[str, Any]) -> None:
+async def test_the_same_escalation_run_again_keeps_one_ticket(domain: dict[str, Any]) -> None:
     tracker = make_tracker([{**user_event("contact_support"), "message_id": "SM9"}])
     first = await run(ActionEscalateSupport(), tracker, domain)
     again = await run(ActionEscalateSupport(), tracker, domain)
@@ -155,7 +156,7 @@ async def test_the_same_escalation_run_again_keeps_one_ticket(domain: Dict[str, 
 
 
 async def test_a_broken_ticket_database_still_gives_the_escalation(
-    domain: Dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    domain: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any
 
 import aiohttp
 import yaml
@@ -17,7 +18,7 @@ TURN_TIMEOUT = aiohttp.ClientTimeout(total=180)
 
 
 @lru_cache(maxsize=1)
-def domain_responses() -> Dict[str, List[Dict[str, Any]]]:
+def domain_responses() -> dict[str, list[dict[str, Any]]]:
     """The responses of domain.yml."""
     with open(ROOT / "domain.yml", encoding="utf-8") as handle:
         return dict((yaml.safe_load(handle) or {}).get("responses") or {})
@@ -32,17 +33,17 @@ def response_text(name: str) -> str:
     return str(variations[0]["text"])
 
 
-def paragraphs(name: str) -> List[str]:
+def paragraphs(name: str) -> list[str]:
     """The paragraphs of a response (Rasa's REST channel sends each as its own message)."""
     return [p.strip() for p in response_text(name).split("\n\n") if p.strip()]
 
 
-def reply_text(messages: Sequence[Dict[str, Any]]) -> str:
+def reply_text(messages: Sequence[dict[str, Any]]) -> str:
     """All texts of one REST reply, joined the way Rasa split them."""
     return "\n\n".join(str(m.get("text") or "") for m in messages if m.get("text"))
 
 
-def says(messages: Sequence[Dict[str, Any]], name: str) -> bool:
+def says(messages: Sequence[dict[str, Any]], name: str) -> bool:
     """True when a reply contains every paragraph of response ``name``."""
     text = reply_text(messages)
     return all(paragraph in text for paragraph in paragraphs(name))
@@ -53,10 +54,10 @@ async def say(
     base_url: str,
     sender: str,
     message: str,
-    metadata: Optional[Dict[str, Any]] = None,
-) -> List[Dict[str, Any]]:
+    metadata: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
     """One user message through the REST channel; the bot's messages."""
-    payload: Dict[str, Any] = {"sender": sender, "message": message}
+    payload: dict[str, Any] = {"sender": sender, "message": message}
     if metadata is not None:
         payload["metadata"] = metadata
     async with session.post(
@@ -71,8 +72,8 @@ async def say(
 
 async def say_all(
     base_urls: Sequence[str],
-    sender_messages: Sequence[tuple[str, str, Dict[str, Any]]],
-) -> List[List[Dict[str, Any]]]:
+    sender_messages: Sequence[tuple[str, str, dict[str, Any]]],
+) -> list[list[dict[str, Any]]]:
     """Send all messages at once, the i-th to replica ``i % len(base_urls)``."""
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -86,7 +87,7 @@ async def say_all(
         )
 
 
-def stored_events(database_url: str, sender: str) -> List[Dict[str, Any]]:
+def stored_events(database_url: str, sender: str) -> list[dict[str, Any]]:
     """The events of a conversation as PostgreSQL holds them, in insertion order."""
     import psycopg2
 
@@ -101,9 +102,9 @@ def stored_events(database_url: str, sender: str) -> List[Dict[str, Any]]:
         connection.close()
 
 
-def turns(events: Sequence[Dict[str, Any]]) -> List[tuple[Dict[str, Any], List[str]]]:
+def turns(events: Sequence[dict[str, Any]]) -> list[tuple[dict[str, Any], list[str]]]:
     """Each stored user event with the bot texts that follow it until the next user event."""
-    result: List[tuple[Dict[str, Any], List[str]]] = []
+    result: list[tuple[dict[str, Any], list[str]]] = []
     for event in events:
         if event.get("event") == "user":
             result.append((event, []))

@@ -15,8 +15,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Set, Tuple
+from typing import Any
 
 import pytest
 import yaml
@@ -47,27 +48,27 @@ CONTAINER_VARIABLE = re.compile(r"\$\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
 @pytest.fixture(scope="module")
-def compose() -> Dict[str, Any]:
+def compose() -> dict[str, Any]:
     content = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
     assert isinstance(content, dict)
     return content
 
 
 @pytest.fixture(scope="module")
-def services(compose: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return dict(compose["services"])
 
 
-def built_from(service: Dict[str, Any]) -> str:
+def built_from(service: dict[str, Any]) -> str:
     build = service.get("build") or {}
     return str(build.get("dockerfile") or "") if isinstance(build, dict) else ""
 
 
-def rasa_services(services: Dict[str, Dict[str, Any]]) -> List[str]:
+def rasa_services(services: dict[str, dict[str, Any]]) -> list[str]:
     return sorted(name for name, s in services.items() if built_from(s) == RASA_DOCKERFILE)
 
 
-def dockerfile_lines(path: str) -> List[str]:
+def dockerfile_lines(path: str) -> list[str]:
     """Instructions of a Dockerfile, continuation lines joined."""
     text = (ROOT / path).read_text(encoding="utf-8").replace("\\\n", " ")
     return [line.strip() for line in text.splitlines() if line.strip() and
@@ -97,15 +98,15 @@ def strings(node: Any) -> Iterator[str]:
         yield str(node)
 
 
-def documented_variables() -> Set[str]:
+def documented_variables() -> set[str]:
     """Names set in .env.example, commented out or not (``NAME=`` or ``# NAME=``)."""
     text = (ROOT / ".env.example").read_text(encoding="utf-8")
     return set(re.findall(r"^\s*#?\s*([A-Z][A-Z0-9_]*)=", text, re.MULTILINE))
 
 
-def used_variables(compose: Dict[str, Any]) -> Set[str]:
+def used_variables(compose: dict[str, Any]) -> set[str]:
     """Variables the compose file, the endpoints files and credentials.yml read."""
-    names: Set[str] = set()
+    names: set[str] = set()
     for text in strings(compose):
         names |= set(SUBSTITUTION.findall(text)) | set(CONTAINER_VARIABLE.findall(text))
     for service in compose["services"].values():
@@ -122,12 +123,12 @@ def used_variables(compose: Dict[str, Any]) -> Set[str]:
     return names
 
 
-def test_services_of_the_topology(services: Dict[str, Dict[str, Any]]) -> None:
+def test_services_of_the_topology(services: dict[str, dict[str, Any]]) -> None:
     assert {"nginx", "actions", "postgres", "redis"} <= set(services)
     assert len(rasa_services(services)) >= 2
 
 
-def test_official_images(services: Dict[str, Dict[str, Any]]) -> None:
+def test_official_images(services: dict[str, dict[str, Any]]) -> None:
     for name, prefix in OFFICIAL_IMAGES.items():
         assert str(services[name]["image"]).startswith(prefix), name
         assert "build" not in services[name], name
@@ -168,10 +169,10 @@ def test_the_images_run_our_configuration() -> None:
     assert '"--actions", "actions"' in actions
 
 
-def pip_installs(path: str) -> Tuple[List[str], List[str]]:
+def pip_installs(path: str) -> tuple[list[str], list[str]]:
     """(options, packages) of the `pip install` lines of a Dockerfile."""
-    options: List[str] = []
-    packages: List[str] = []
+    options: list[str] = []
+    packages: list[str] = []
     for line in dockerfile_lines(path):
         if line.startswith("RUN") and "pip install" in line:
             words = line.split("pip install", 1)[1].split()
@@ -190,12 +191,12 @@ def pip_installs(path: str) -> Tuple[List[str], List[str]]:
     return options, packages
 
 
-def third_party_imports(start: Path) -> Set[str]:
+def third_party_imports(start: Path) -> set[str]:
     """Top-level modules outside the standard library imported by the modules in ``start``
     and, transitively, by the ``actions``/``lpse_assist`` modules they import (also the ones
     imported inside functions)."""
-    found: Set[str] = set()
-    seen: Set[Path] = set()
+    found: set[str] = set()
+    seen: set[Path] = set()
     queue = sorted(start.glob("*.py"))
     while queue:
         path = queue.pop()
@@ -239,7 +240,7 @@ def test_the_actions_image_installs_what_the_actions_import() -> None:
         assert "psycopg2-binary" in installed  # tickets live in PostgreSQL in production
 
 
-def test_every_service_has_a_health_check(services: Dict[str, Dict[str, Any]]) -> None:
+def test_every_service_has_a_health_check(services: dict[str, dict[str, Any]]) -> None:
     for name, service in services.items():
         check = service.get("healthcheck") or {}
         assert check.get("test"), name
@@ -248,7 +249,7 @@ def test_every_service_has_a_health_check(services: Dict[str, Dict[str, Any]]) -
 
 
 def test_every_dependency_exists_and_waits_for_health(
-    services: Dict[str, Dict[str, Any]],
+    services: dict[str, dict[str, Any]],
 ) -> None:
     for name, service in services.items():
         for dependency, condition in (service.get("depends_on") or {}).items():
@@ -261,7 +262,7 @@ def test_every_dependency_exists_and_waits_for_health(
 
 
 def test_env_file_and_volumes(
-    compose: Dict[str, Any], services: Dict[str, Dict[str, Any]]
+    compose: dict[str, Any], services: dict[str, dict[str, Any]]
 ) -> None:
     for name, service in services.items():
         assert service.get("env_file") in (".env", [".env"]), name
@@ -272,7 +273,7 @@ def test_env_file_and_volumes(
     assert "./docker/nginx.conf:/etc/nginx/nginx.conf:ro" in services["nginx"]["volumes"]
 
 
-def test_rasa_replicas_use_the_production_stores(services: Dict[str, Dict[str, Any]]) -> None:
+def test_rasa_replicas_use_the_production_stores(services: dict[str, dict[str, Any]]) -> None:
     endpoints = yaml.safe_load((ROOT / "endpoints.production.yml").read_text(encoding="utf-8"))
     assert endpoints["tracker_store"]["type"] == "SQL"
     assert endpoints["tracker_store"]["dialect"] == "postgresql"
@@ -285,7 +286,7 @@ def test_rasa_replicas_use_the_production_stores(services: Dict[str, Dict[str, A
         assert environment["ACTION_ENDPOINT_URL"] == "http://actions:5055/webhook"
 
 
-def test_nginx_balances_over_every_rasa_replica(services: Dict[str, Dict[str, Any]]) -> None:
+def test_nginx_balances_over_every_rasa_replica(services: dict[str, dict[str, Any]]) -> None:
     config = NGINX_CONF.read_text(encoding="utf-8")
     upstream = re.search(r"upstream\s+rasa\s*\{(.*?)\}", config, re.DOTALL)
     assert upstream, "no upstream rasa block"
@@ -297,7 +298,7 @@ def test_nginx_balances_over_every_rasa_replica(services: Dict[str, Dict[str, An
                for name in rasa_services(services))
 
 
-def test_every_environment_variable_is_documented(compose: Dict[str, Any]) -> None:
+def test_every_environment_variable_is_documented(compose: dict[str, Any]) -> None:
     used = used_variables(compose) | CODE_VARIABLES
     assert {"POSTGRES_PASSWORD", "REDIS_PASSWORD", "TWILIO_AUTH_TOKEN"} <= used  # scanner works
     missing = sorted(used - documented_variables())

@@ -13,7 +13,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, List, Optional, Tuple
+from typing import Any
 
 import pytest
 import redis
@@ -69,10 +69,10 @@ def stock(port: int) -> RedisLockStore:
 class Interleaved(AtomicRedisLockStore):
     """Runs ``meanwhile`` between reading the lock and writing it back, once."""
 
-    meanwhile: Optional[Callable[[], Any]] = None
+    meanwhile: Callable[[], Any] | None = None
 
     def _transaction(self, conversation_id: str, change: Any) -> Any:
-        def change_then_interfere(lock: Optional[TicketLock]) -> Tuple[Any, Any]:
+        def change_then_interfere(lock: TicketLock | None) -> tuple[Any, Any]:
             result = change(lock)
             if self.meanwhile is not None:
                 interfere, self.meanwhile = self.meanwhile, None
@@ -92,7 +92,7 @@ def conversation() -> str:
     return f"conv-{time.monotonic_ns()}"
 
 
-def tickets(store: LockStore, conversation_id: str) -> List[int]:
+def tickets(store: LockStore, conversation_id: str) -> list[int]:
     lock = store.get_lock(conversation_id)
     return [t.number for t in lock.tickets] if lock else []
 
@@ -114,7 +114,7 @@ def test_rasa_stock_store_gives_two_replicas_the_same_ticket(redis_port: int) ->
     """Why the subclass exists: Rasa's GET-then-SET under the same interleaving."""
     a, b = stock(redis_port), stock(redis_port)
     conversation_id = conversation()
-    taken: List[int] = []
+    taken: list[int] = []
     original_save = a.save_lock
 
     def save_after_b(lock: TicketLock) -> None:
@@ -130,7 +130,7 @@ def test_rasa_stock_store_gives_two_replicas_the_same_ticket(redis_port: int) ->
 def test_tickets_taken_at_the_same_moment_are_distinct(redis_port: int) -> None:
     a, b = interleaved(redis_port), atomic(redis_port)
     conversation_id = conversation()
-    taken: List[int] = []
+    taken: list[int] = []
     a.meanwhile = lambda: taken.append(b.issue_ticket(conversation_id))
     taken.append(a.issue_ticket(conversation_id))
     assert sorted(taken) == [0, 1]
@@ -143,7 +143,7 @@ def test_a_finishing_replica_does_not_delete_a_lock_someone_just_queued_on(
     a, b = interleaved(redis_port), atomic(redis_port)
     conversation_id = conversation()
     first = a.issue_ticket(conversation_id)
-    queued: List[int] = []
+    queued: list[int] = []
     # A sees itself as the only ticket holder, B queues before A writes "no one waiting".
     a.meanwhile = lambda: queued.append(b.issue_ticket(conversation_id))
     a.cleanup(conversation_id, first)
@@ -180,9 +180,9 @@ def test_a_ticket_of_a_dead_replica_expires_and_the_next_one_is_served(
 def test_replicas_take_turns_one_critical_section_at_a_time(redis_port: int) -> None:
     stores = [atomic(redis_port, poll_seconds="0.01") for _ in range(2)]
     conversation_id = conversation()
-    inside: List[int] = []
-    overlaps: List[Tuple[int, int]] = []
-    order: List[int] = []
+    inside: list[int] = []
+    overlaps: list[tuple[int, int]] = []
+    order: list[int] = []
 
     async def turn(index: int) -> None:
         async with stores[index % 2].lock(conversation_id):

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -71,7 +71,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 @pytest_asyncio.fixture
 async def action_server() -> AsyncIterator[Callable[[Handler], Awaitable[str]]]:
     """Factory: an HTTP action server answering with ``handler``; returns its webhook URL."""
-    runners: List[web.AppRunner] = []
+    runners: list[web.AppRunner] = []
 
     async def start(handler: Handler) -> str:
         app = web.Application()
@@ -96,12 +96,12 @@ def tracker(domain: Domain) -> DialogueStateTracker:
 
 async def run(
     url: str, nlg: NaturalLanguageGenerator, domain: Domain, channel: Any = None
-) -> List[Any]:
+) -> list[Any]:
     action = RemoteAction("action_escalate_support", EndpointConfig(url=url))
     return await action.run(channel or CollectingOutputChannel(), nlg, tracker(domain), domain)
 
 
-def texts(events: List[Any]) -> List[str]:
+def texts(events: list[Any]) -> list[str]:
     return [event.text for event in events if isinstance(event, BotUttered)]
 
 
@@ -190,7 +190,7 @@ async def test_a_rejection_is_left_to_rasa(
     nlg: NaturalLanguageGenerator, domain: Domain, action_server: Any
 ) -> None:
     async def reject(_: web.Request) -> web.Response:
-        body: Dict[str, Any] = {"action_name": "action_escalate_support", "error": "no"}
+        body: dict[str, Any] = {"action_name": "action_escalate_support", "error": "no"}
         return web.json_response(body, status=400)
 
     with pytest.raises(ActionExecutionRejection):

@@ -28,9 +28,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "lpse-assist.tar.gz"
@@ -98,7 +98,7 @@ def find_binaries() -> Binaries:
     return Binaries(initdb=initdb, pg_ctl=pg_ctl, redis_server=redis_server)
 
 
-def find_program(name: str) -> Optional[str]:
+def find_program(name: str) -> str | None:
     """A program on the PATH or in the sbin directories (nginx lives in /usr/sbin)."""
     found = shutil.which(name)
     if found:
@@ -145,16 +145,16 @@ class Process:
     """One long-running process of the topology."""
 
     name: str
-    argv: List[str]
+    argv: list[str]
     log: Path
-    ready_url: Optional[str] = None
-    popen: Optional[subprocess.Popen[bytes]] = None
+    ready_url: str | None = None
+    popen: subprocess.Popen[bytes] | None = None
 
     @property
     def running(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
 
-    def start(self, env: Dict[str, str], cwd: Path) -> None:
+    def start(self, env: dict[str, str], cwd: Path) -> None:
         if self.running:
             return
         self.log.parent.mkdir(parents=True, exist_ok=True)
@@ -199,11 +199,11 @@ class Topology:
     endpoints: Path = PRODUCTION_ENDPOINTS
     credentials: Path = CREDENTIALS
     model: Path = MODEL
-    extra_env: Dict[str, str] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)
     startup_timeout: float = DEFAULT_STARTUP_TIMEOUT
     enable_api: bool = True
     # How to invoke Rasa (the benchmark wraps it for Rasa's built-in Twilio channel).
-    rasa_command: Optional[List[str]] = None
+    rasa_command: list[str] | None = None
     # False: no PostgreSQL/Redis (the embedded default profile: SQLite, in-memory lock).
     with_stores: bool = True
     # True: PostgreSQL flushes every commit to disk, as in production (the benchmark). The
@@ -242,7 +242,7 @@ class Topology:
             self.logs / "actions.log",
             ready_url=f"http://127.0.0.1:{self.action_port}/health",
         )
-        self.rasa: List[Process] = []
+        self.rasa: list[Process] = []
         for index, port in enumerate(self.replica_ports):
             argv = [
                 *self._rasa(), "run", "--model", str(self.model),
@@ -260,11 +260,11 @@ class Topology:
 
     # ----------------------------------------------------------------- settings
 
-    def _rasa(self) -> List[str]:
+    def _rasa(self) -> list[str]:
         return list(self.rasa_command or [sys.executable, "-m", "rasa"])
 
     @staticmethod
-    def _postgres_os_user() -> Optional[str]:
+    def _postgres_os_user() -> str | None:
         """The user PostgreSQL runs as when we are root (it refuses root), else None."""
         if os.geteuid() != 0:
             return None
@@ -276,7 +276,7 @@ class Topology:
                 continue
         raise TopologyError("running as root and neither 'postgres' nor 'nobody' exists")
 
-    def env(self) -> Dict[str, str]:
+    def env(self) -> dict[str, str]:
         """Environment of the Rasa processes: what .env.example documents, for this machine."""
         env = dict(os.environ)
         env.update(DEV_TWILIO_ENV)
@@ -327,7 +327,7 @@ class Topology:
 
     # ----------------------------------------------------------------- PostgreSQL
 
-    def _as_pg_user(self, argv: Sequence[str]) -> List[str]:
+    def _as_pg_user(self, argv: Sequence[str]) -> list[str]:
         if self._pg_user is None:
             return list(argv)
         return ["runuser", "-u", self._pg_user, "--", *argv]

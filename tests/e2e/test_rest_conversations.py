@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any, List
+from typing import Any
 
 import pytest
 
@@ -21,8 +21,8 @@ class Conversation:
         self.url = f"{bot.rasa_url}/webhooks/rest/webhook"
         self.sender = f"rest-{uuid.uuid4().hex[:10]}"
 
-    def say(self, text: str) -> List[dict[str, Any]]:
-        replies: List[dict[str, Any]] = _http(
+    def say(self, text: str) -> list[dict[str, Any]]:
+        replies: list[dict[str, Any]] = _http(
             "POST", self.url, {"sender": self.sender, "message": text}
         )
         assert replies, f"no reply to {text!r}"
@@ -32,7 +32,7 @@ class Conversation:
         return "\n".join(r.get("text", "") for r in self.say(text))
 
 
-def button_payloads(replies: List[dict[str, Any]]) -> List[str]:
+def button_payloads(replies: list[dict[str, Any]]) -> list[str]:
     return [b["payload"] for r in replies for b in r.get("buttons") or []]
 
 

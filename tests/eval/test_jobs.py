@@ -4,8 +4,9 @@ process gives."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any
 
 from eval.run import PipelineResult, evaluate_pipeline, run_in_processes
 
@@ -19,12 +20,12 @@ TRAINING = [
     }.items()
     for text in texts
 ]
-TESTS: Dict[str, Sequence[Tuple[str, str]]] = {
+TESTS: dict[str, Sequence[tuple[str, str]]] = {
     "small": [("halo kak", "greet"), ("makasih ya", "thank"), ("gagal login", "login_problem")]
 }
 
 
-def tiny(seed: int) -> List[Dict[str, Any]]:
+def tiny(seed: int) -> list[dict[str, Any]]:
     """A pipeline that trains in seconds."""
     return [
         {"name": "WhitespaceTokenizer"},
@@ -37,7 +38,7 @@ def tiny(seed: int) -> List[Dict[str, Any]]:
 def test_worker_processes_give_the_same_predictions(tmp_path: Path) -> None:
     todo = [("a", "first", tiny(1)), ("b", "second", tiny(2))]
     args = argparse.Namespace(jobs=2, folds=2, seed=3)
-    parallel: Dict[str, PipelineResult] = {}
+    parallel: dict[str, PipelineResult] = {}
     run_in_processes(todo, TRAINING, TESTS, args, tmp_path / "jobs",
                      lambda r: parallel.__setitem__(r.name, r))
     assert set(parallel) == {"a", "b"}
@@ -54,7 +55,7 @@ def test_worker_processes_give_the_same_predictions(tmp_path: Path) -> None:
 def test_a_decision_run_splits_one_pipeline_over_workers(tmp_path: Path) -> None:
     """--cv-only with --jobs: no held-out sets, so only folds, assembled in fold order."""
     args = argparse.Namespace(jobs=2, folds=3, seed=3)
-    parallel: List[PipelineResult] = []
+    parallel: list[PipelineResult] = []
     run_in_processes([("a", "first", tiny(1))], TRAINING, {}, args, tmp_path / "jobs",
                      parallel.append)
     alone = evaluate_pipeline("a", "first", tiny(1), TRAINING, {}, 3, 3, tmp_path / "alone")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Sequence, Tuple
+from collections.abc import Sequence
 
 from eval.metrics import Prediction
 from eval.run import (
@@ -22,7 +22,7 @@ from eval.run import (
 )
 
 
-def names(pipeline: List[Dict[str, object]]) -> List[object]:
+def names(pipeline: list[dict[str, object]]) -> list[object]:
     return [step["name"] for step in pipeline]
 
 
@@ -164,7 +164,7 @@ def test_overlap_count_names_each_clean_set_and_ignores_case() -> None:
     from eval.run import training_overlaps
 
     training = [("Halo", "greet"), ("lupa password", "forgot_password")]
-    tests: Dict[str, Sequence[Tuple[str, str]]] = {
+    tests: dict[str, Sequence[tuple[str, str]]] = {
         t.key: [("halo ", "greet"), ("gak bisa login", "login_problem")] for t in TEST_SETS
     }
     counts = training_overlaps(training, tests).split(", ")
@@ -178,8 +178,8 @@ def test_a_cv_only_run_trains_the_folds_and_never_a_full_model(monkeypatch, tmp_
     but the folds' own test parts."""
     import eval.run as run
 
-    trained: List[int] = []
-    parsed: List[str] = []
+    trained: list[int] = []
+    parsed: list[str] = []
 
     def fake_train(pipeline, examples, workdir):  # type: ignore[no-untyped-def]
         trained.append(len(examples))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Dict, Tuple
-
 from eval.metrics import Prediction, Scores, score
 from eval.run import TEST_SETS, pipelines
 from eval.seeds import compare, headline_tests, with_seed
@@ -25,7 +23,7 @@ def test_only_the_unseen_sets_are_checked() -> None:
     assert any(k.endswith("-typos") for k in keys)
 
 
-def scores(right: int, oos_right: int) -> Dict[str, Scores]:
+def scores(right: int, oos_right: int) -> dict[str, Scores]:
     """One set of 4 in-scope and 2 out-of-scope messages, `right` and `oos_right` correct."""
     preds = [Prediction("m", "greet", "greet" if i < right else "deny", 0.9, 0.0)
              for i in range(4)]
@@ -35,7 +33,7 @@ def scores(right: int, oos_right: int) -> Dict[str, Scores]:
 
 
 def test_ours_is_better_only_when_every_pairing_says_so() -> None:
-    runs: Dict[Tuple[str, int], Dict[str, Scores]] = {
+    runs: dict[tuple[str, int], dict[str, Scores]] = {
         ("ours", 1): scores(4, 2), ("ours", 2): scores(3, 2),
         ("rasa-default", 1): scores(4, 1), ("rasa-default", 2): scores(2, 1),
     }

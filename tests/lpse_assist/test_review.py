@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import pytest
 import yaml
@@ -25,9 +25,9 @@ WA_USER = "whatsapp:+6281234567890"
 SMS_USER = "+6285712345678"
 
 
-def said(text: str, intent: str, confidence: float, runner_up: Optional[str] = None) -> Any:
+def said(text: str, intent: str, confidence: float, runner_up: str | None = None) -> Any:
     """A user message as Rasa logs it (FallbackClassifier's shape when intent is nlu_fallback)."""
-    ranking: List[Dict[str, Any]] = [{"name": intent, "confidence": confidence}]
+    ranking: list[dict[str, Any]] = [{"name": intent, "confidence": confidence}]
     if runner_up:
         ranking.append({"name": runner_up, "confidence": 0.31})
     ranking.append({"name": "greet", "confidence": 0.01})
@@ -36,7 +36,7 @@ def said(text: str, intent: str, confidence: float, runner_up: Optional[str] = N
 
 
 def conversation(sender: str, *messages: Any) -> DialogueStateTracker:
-    events: List[Any] = [
+    events: list[Any] = [
         ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")
     ]
     for message in messages:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from datetime import tzinfo
-from typing import Optional
 
 from lpse_assist.tickets import TicketStore
 
@@ -12,7 +11,7 @@ WRITERS = 4
 TICKETS_EACH = 10
 
 
-def race_for_references(url: str, zone: Optional[tzinfo] = None, prefix: str = "") -> list[str]:
+def race_for_references(url: str, zone: tzinfo | None = None, prefix: str = "") -> list[str]:
     """References of WRITERS x TICKETS_EACH new tickets created concurrently; any writer's
     error fails the test (the numbering must hold under contention, not just in sequence)."""
     references: list[str] = []

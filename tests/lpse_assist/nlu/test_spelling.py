@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List
 
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -47,7 +46,7 @@ def trained(tmp_path: Path) -> VocabularySpellingCorrector:
     return VocabularySpellingCorrector.load(config, storage, resource, context)
 
 
-def corrected(component: VocabularySpellingCorrector, text: str) -> List[str]:
+def corrected(component: VocabularySpellingCorrector, text: str) -> list[str]:
     message = Message.build(text=text)
     tokenizer().process([message])
     component.process([message])

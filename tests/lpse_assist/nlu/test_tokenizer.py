@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List
 
 import pytest
 from rasa.engine.graph import ExecutionContext, GraphSchema
@@ -24,7 +23,7 @@ def make_tokenizer(**config: object) -> NormalizingTokenizer:
     return NormalizingTokenizer({**NormalizingTokenizer.get_default_config(), **config})
 
 
-def token_texts(message: Message) -> List[str]:
+def token_texts(message: Message) -> list[str]:
     return [t.text for t in message.get(TOKENS_NAMES[TEXT])]
 
 
