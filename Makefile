@@ -72,7 +72,8 @@ validate: $(STAMP)
 	$(PY) scripts/validate.py
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check --output-format concise $(PY_SOURCES)
+	$(VENV)/bin/ruff check --output-format concise $(PY_SOURCES) eval
+	$(VENV)/bin/ruff format --check $(PY_SOURCES) eval
 	$(VENV)/bin/mypy
 
 pytest: $(MODEL)

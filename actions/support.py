@@ -51,9 +51,7 @@ def send_contacts(dispatcher: CollectingDispatcher, contacts: Contacts) -> None:
         )
 
 
-def escalate(
-    dispatcher: CollectingDispatcher, domain: dict[str, Any], topic: str | None
-) -> None:
+def escalate(dispatcher: CollectingDispatcher, domain: dict[str, Any], topic: str | None) -> None:
     """Send the escalation advice for `topic`, then the contacts."""
     response = escalation_response(topic, domain)
     logger.info("Escalating conversation (topic=%s)", topic or "general")

@@ -34,8 +34,7 @@ def main() -> int:
     """Run Rasa's command line with the redirect in place."""
     base_url = os.environ.get("BENCH_TWILIO_API_BASE_URL", "").strip()
     if not base_url.startswith("http://127.0.0.1:"):
-        print("BENCH_TWILIO_API_BASE_URL must be the local stand-in on 127.0.0.1",
-              file=sys.stderr)
+        print("BENCH_TWILIO_API_BASE_URL must be the local stand-in on 127.0.0.1", file=sys.stderr)
         return 2
     redirect_twilio_api(base_url)
     from rasa.__main__ import main as rasa_main

@@ -129,8 +129,13 @@ def twilio_form(phone: str, body: str, message_sid: str) -> dict[str, str]:
         "ApiVersion": "2010-04-01",
     }
     if phone.startswith("whatsapp:"):
-        form.update({"WaId": phone.split(":", 1)[1].lstrip("+"), "ProfileName": "Penyedia",
-                     "MessageType": "text"})
+        form.update(
+            {
+                "WaId": phone.split(":", 1)[1].lstrip("+"),
+                "ProfileName": "Penyedia",
+                "MessageType": "text",
+            }
+        )
     return form
 
 
@@ -178,7 +183,9 @@ class Client:
         status, messages, error = 0, 0, ""
         try:
             async with self.session.post(
-                self.url, data=urlencode(form), headers=signed_headers(self.url, form),
+                self.url,
+                data=urlencode(form),
+                headers=signed_headers(self.url, form),
                 timeout=aiohttp.ClientTimeout(total=TWILIO_TIMEOUT),
             ) as response:
                 body = await response.text()
@@ -186,9 +193,18 @@ class Client:
                 messages = count_messages(body)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             error = type(exc).__name__
-        return Sample(phase, form["From"], form["MessageSid"], started,
-                      time.monotonic() - started, status, messages, error, retry,
-                      form.get("Body", ""))
+        return Sample(
+            phase,
+            form["From"],
+            form["MessageSid"],
+            started,
+            time.monotonic() - started,
+            status,
+            messages,
+            error,
+            retry,
+            form.get("Body", ""),
+        )
 
 
 # --------------------------------------------------------------------------- phases
@@ -211,9 +227,11 @@ async def steady(client: Client, phones: int, rate: float, duration: float) -> l
         async with busy[phone]:
             return await client.post("steady", client.next_form(phone))
 
-    return list(await asyncio.wait_for(
-        asyncio.gather(*(one(i) for i in range(total))), timeout=duration + 120
-    ))
+    return list(
+        await asyncio.wait_for(
+            asyncio.gather(*(one(i) for i in range(total))), timeout=duration + 120
+        )
+    )
 
 
 async def burst(client: Client, phones: int, per_phone: int) -> list[Sample]:
@@ -323,7 +341,7 @@ def summarize(phase: str, samples: Sequence[Sample], builtin: bool) -> PhaseResu
 
 def stored_user_messages(topology: Topology, builtin: bool) -> dict[str, Any]:
     """User events per MessageSid (ours) or per phone (Rasa's: no MessageSid stored)."""
-    query = ("SELECT sender_id, data FROM events WHERE type_name = 'user'")
+    query = "SELECT sender_id, data FROM events WHERE type_name = 'user'"
     rows: list[tuple[str, str]]
     if topology.with_stores:
         import psycopg2
@@ -380,9 +398,17 @@ def nginx_process(workdir: Path, listen_port: int, upstream_ports: Sequence[int]
     (workdir / "nginx.conf").write_text(conf, encoding="utf-8")
     return Process(
         "nginx",
-        [nginx, "-p", str(workdir), "-c", str(workdir / "nginx.conf"),
-         "-e", str(workdir / "error.log"),
-         "-g", f"pid {workdir / 'nginx.pid'}; daemon off;"],
+        [
+            nginx,
+            "-p",
+            str(workdir),
+            "-c",
+            str(workdir / "nginx.conf"),
+            "-e",
+            str(workdir / "error.log"),
+            "-g",
+            f"pid {workdir / 'nginx.pid'}; daemon off;",
+        ],
         workdir / "nginx.log",
         ready_url=f"http://127.0.0.1:{listen_port}/healthz",
     )
@@ -425,14 +451,18 @@ class Scenario:
 
 def scenario(name: str) -> Scenario:
     return {
-        "lpse-1": Scenario(name, 1, False, True,
-                           "our Twilio channel, 1 Rasa process, PostgreSQL + Redis"),
-        "lpse-2": Scenario(name, 2, False, True,
-                           "our Twilio channel, 2 replicas behind nginx, PostgreSQL + Redis"),
-        "embedded-1": Scenario(name, 1, False, False,
-                               "our Twilio channel, 1 process, SQLite + in-memory lock"),
-        "builtin-1": Scenario(name, 1, True, True,
-                              "Rasa's built-in twilio channel, 1 process, PostgreSQL + Redis"),
+        "lpse-1": Scenario(
+            name, 1, False, True, "our Twilio channel, 1 Rasa process, PostgreSQL + Redis"
+        ),
+        "lpse-2": Scenario(
+            name, 2, False, True, "our Twilio channel, 2 replicas behind nginx, PostgreSQL + Redis"
+        ),
+        "embedded-1": Scenario(
+            name, 1, False, False, "our Twilio channel, 1 process, SQLite + in-memory lock"
+        ),
+        "builtin-1": Scenario(
+            name, 1, True, True, "Rasa's built-in twilio channel, 1 process, PostgreSQL + Redis"
+        ),
     }[name]
 
 
@@ -449,8 +479,9 @@ async def drive(url: str, args: argparse.Namespace, builtin: bool) -> tuple[Clie
         for _ in range(2):
             await asyncio.gather(*(client.post("warmup", client.next_form(p)) for p in warm))
         results = [
-            summarize("steady", await steady(client, args.phones, args.rate, args.duration),
-                      builtin),
+            summarize(
+                "steady", await steady(client, args.phones, args.rate, args.duration), builtin
+            ),
             summarize("burst", await burst(client, args.phones, args.per_phone), builtin),
         ]
         retried = await retries(client, args.retries)
@@ -494,8 +525,7 @@ def run_scenario(spec: Scenario, args: argparse.Namespace, workdir: Path) -> dic
             helper.start(env, ROOT)
         topology.start()
         topology.wait_ready(helpers)
-        print(f"[{spec.name}] up in {time.monotonic() - started:.0f} s; loading {url}",
-              flush=True)
+        print(f"[{spec.name}] up in {time.monotonic() - started:.0f} s; loading {url}", flush=True)
         load_average = os.getloadavg()[0]
         client, phases = asyncio.run(drive(url, args, spec.builtin))
         per_key = stored_user_messages(topology, spec.builtin)
@@ -572,8 +602,7 @@ def machine_facts() -> dict[str, Any]:
     }
 
 
-def markdown(facts: dict[str, Any], args: argparse.Namespace,
-             results: list[dict[str, Any]]) -> str:
+def markdown(facts: dict[str, Any], args: argparse.Namespace, results: list[dict[str, Any]]) -> str:
     """The report as a Markdown document."""
     lines = [
         "# LPSE Assist load benchmark",
@@ -620,10 +649,14 @@ def markdown(facts: dict[str, Any], args: argparse.Namespace,
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split(
-        "\n")[0])
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS),
-                        help=f"comma-separated, of {', '.join(SCENARIOS)}")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.load", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated, of {', '.join(SCENARIOS)}",
+    )
     parser.add_argument("--phones", type=int, default=100)
     parser.add_argument("--rate", type=float, default=20.0, help="steady messages per second")
     parser.add_argument("--duration", type=float, default=30.0, help="steady phase seconds")
@@ -666,8 +699,14 @@ def write_report(
     """``report.md`` and ``report.json`` in the output directory."""
     (args.out / "report.md").write_text(markdown(facts, args, results), encoding="utf-8")
     (args.out / "report.json").write_text(
-        json.dumps({"machine": facts, "args": {k: str(v) for k, v in vars(args).items()},
-                    "results": results}, indent=2),
+        json.dumps(
+            {
+                "machine": facts,
+                "args": {k: str(v) for k, v in vars(args).items()},
+                "results": results,
+            },
+            indent=2,
+        ),
         encoding="utf-8",
     )
 

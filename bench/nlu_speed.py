@@ -43,7 +43,10 @@ def train_wall_seconds(out_dir: Path) -> tuple[float, Path]:
     started = time.perf_counter()
     result = subprocess.run(
         [rasa, "train", "--fixed-model-name", "bench", "--out", str(out_dir), "--force"],
-        cwd=ROOT, env=env, capture_output=True, text=True,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     seconds = time.perf_counter() - started
     if result.returncode != 0:
@@ -90,14 +93,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             seconds, model = train_wall_seconds(Path(tmp))
             verdict = "ok" if seconds < TARGET_TRAIN_SECONDS else "OVER TARGET"
-            print(f"rasa train (NLU + policies, cache off): {seconds:.1f} s "
-                  f"[target < {TARGET_TRAIN_SECONDS:.0f} s: {verdict}]")
+            print(
+                f"rasa train (NLU + policies, cache off): {seconds:.1f} s "
+                f"[target < {TARGET_TRAIN_SECONDS:.0f} s: {verdict}]"
+            )
         timings = parse_latencies_ms(model, texts, args.rounds)
     p50, p95 = median(timings), percentile(timings, 95)
     verdict = "ok" if p50 < TARGET_PARSE_P50_MS else "OVER TARGET"
-    print(f"parse_message over {len(timings)} calls ({len(texts)} messages x {args.rounds}): "
-          f"p50 {p50:.1f} ms, p95 {p95:.1f} ms [target p50 < {TARGET_PARSE_P50_MS:.0f} ms: "
-          f"{verdict}]")
+    print(
+        f"parse_message over {len(timings)} calls ({len(texts)} messages x {args.rounds}): "
+        f"p50 {p50:.1f} ms, p95 {p95:.1f} ms [target p50 < {TARGET_PARSE_P50_MS:.0f} ms: "
+        f"{verdict}]"
+    )
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"load average at end: {load:.2f}")
     return 0

@@ -51,7 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     vocabulary = count_words(standard_words(t for t, _ in load_examples(ROOT / "data" / "nlu")))
     dev = [
-        text for name in ("heldout.yml", "public_questions.yml")
+        text
+        for name in ("heldout.yml", "public_questions.yml")
         for text, _ in load_examples(ROOT / "tests" / "nlu" / name)
     ]
 
@@ -68,14 +69,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     if args.spacy_lookups:
         with zipfile.ZipFile(args.spacy_lookups) as wheel:
-            table = json.loads(gzip.decompress(
-                wheel.read("spacy_lookups_data/data/id_lemma_lookup.json.gz")))
+            table = json.loads(
+                gzip.decompress(wheel.read("spacy_lookups_data/data/id_lemma_lookup.json.gz"))
+            )
         lemmas = set(table) | set(table.values())
         guards.append(("spaCy id_lemma_lookup", lambda w: w in lemmas))
     print(f"dev-set words outside the training vocabulary: {len(real)} real, {len(typos)} typo'd")
     for name, known in guards:
-        print(f"{name}: real words recognised {sum(map(known, real))}/{len(real)}; "
-              f"typo'd words taken as real {sum(map(known, typos))}/{len(typos)}")
+        print(
+            f"{name}: real words recognised {sum(map(known, real))}/{len(real)}; "
+            f"typo'd words taken as real {sum(map(known, typos))}/{len(typos)}"
+        )
     return 0
 
 

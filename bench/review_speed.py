@@ -30,17 +30,40 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 INTENTS = [
-    "login_problem", "login_wrong_credentials", "forgot_password", "forgot_user_id",
-    "login_javascript_error", "login_data_not_synced", "ppk_change_unit",
-    "ppk_replace_package", "sikap_integration_failed", "contact_support", "greet", "thank",
-    "affirm", "deny", "out_of_scope",
+    "login_problem",
+    "login_wrong_credentials",
+    "forgot_password",
+    "forgot_user_id",
+    "login_javascript_error",
+    "login_data_not_synced",
+    "ppk_change_unit",
+    "ppk_replace_package",
+    "sikap_integration_failed",
+    "contact_support",
+    "greet",
+    "thank",
+    "affirm",
+    "deny",
+    "out_of_scope",
 ]
 PHRASES = [
-    "gak bisa login", "lupa password akun penyedia", "user id saya lupa pak",
-    "muncul java script error pas login", "data tidak tersinkronisasi", "ppk pindah satker",
-    "paket pindah ke ppk baru gimana", "integrasi sikap gagal terus", "minta nomor helpdesk",
-    "halo", "makasih", "sudah bisa", "belum bisa", "cara daftar akun baru di lpse",
-    "verifikasi berkas dimana ya", "dokumen tender tidak bisa diupload", "apa itu agregasi",
+    "gak bisa login",
+    "lupa password akun penyedia",
+    "user id saya lupa pak",
+    "muncul java script error pas login",
+    "data tidak tersinkronisasi",
+    "ppk pindah satker",
+    "paket pindah ke ppk baru gimana",
+    "integrasi sikap gagal terus",
+    "minta nomor helpdesk",
+    "halo",
+    "makasih",
+    "sudah bisa",
+    "belum bisa",
+    "cara daftar akun baru di lpse",
+    "verifikasi berkas dimana ya",
+    "dokumen tender tidak bisa diupload",
+    "apa itu agregasi",
 ]
 FILLERS = ["", " pak", " bu", " min", " tolong", " ya", " dong", " segera", " lagi", " nih"]
 
@@ -61,8 +84,14 @@ def parse_data(text: str, rng: random.Random) -> dict[str, Any]:
         fallback = {"name": "nlu_fallback", "confidence": 0.5}
         ranking = [fallback] + ranking
         intent = fallback
-    return {"text": text, "intent": intent, "entities": [], "intent_ranking": ranking,
-            "message_id": f"SM{rng.getrandbits(128):032x}", "metadata": {}}
+    return {
+        "text": text,
+        "intent": intent,
+        "entities": [],
+        "intent_ranking": ranking,
+        "message_id": f"SM{rng.getrandbits(128):032x}",
+        "metadata": {},
+    }
 
 
 def conversation_events(index: int, rng: random.Random) -> list[Any]:
@@ -88,15 +117,28 @@ def conversation_events(index: int, rng: random.Random) -> list[Any]:
         text = rng.choice(PHRASES) + rng.choice(FILLERS) + suffix
         data = parse_data(text, rng)
         metadata = {"twilio": {"medium": "whatsapp" if whatsapp else "sms", "num_media": 0}}
-        events.append(UserUttered(text, data["intent"], [], data, timestamp=moment,
-                                  input_channel="twilio", message_id=data["message_id"],
-                                  metadata=metadata))
+        events.append(
+            UserUttered(
+                text,
+                data["intent"],
+                [],
+                data,
+                timestamp=moment,
+                input_channel="twilio",
+                message_id=data["message_id"],
+                metadata=metadata,
+            )
+        )
         events.append(SlotSet("topic", data["intent"]["name"], timestamp=moment))
         events.append(ActionExecuted("utter_answer_login_problem", timestamp=moment + 0.1))
-        events.append(BotUttered("Silakan login kembali dengan User ID dan password yang benar. "
-                                 * 3, {"elements": None, "buttons": None},
-                                 {"utter_action": "utter_answer_login_problem"},
-                                 timestamp=moment + 0.1))
+        events.append(
+            BotUttered(
+                "Silakan login kembali dengan User ID dan password yang benar. " * 3,
+                {"elements": None, "buttons": None},
+                {"utter_action": "utter_answer_login_problem"},
+                timestamp=moment + 0.1,
+            )
+        )
         events.append(ActionExecuted("action_listen", timestamp=moment + 0.2))
     return events
 
@@ -122,8 +164,9 @@ async def build_store(path: Path, conversations: int, seed: int = 6) -> int:
     for index in range(conversations):
         prefix = "whatsapp:+62812" if index % 3 else "+62813"
         sender = f"{prefix}{index:07d}"
-        tracker = DialogueStateTracker.from_events(sender, conversation_events(index, rng),
-                                                   domain.slots)
+        tracker = DialogueStateTracker.from_events(
+            sender, conversation_events(index, rng), domain.slots
+        )
         await store.save(tracker)
         count += sum(1 for e in tracker.events if e.type_name == "user")
     return count
@@ -149,8 +192,13 @@ def main() -> int:
     parser.add_argument("--db", type=Path, help="store to use or create (default: a temp file)")
     parser.add_argument("--keep", action="store_true", help="keep the temp store")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--compare-rasa", type=int, default=0, metavar="N",
-                        help="also time loading N conversations as Rasa trackers, for contrast")
+    parser.add_argument(
+        "--compare-rasa",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time loading N conversations as Rasa trackers, for contrast",
+    )
     args = parser.parse_args()
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
@@ -159,8 +207,10 @@ def main() -> int:
     if not db.exists():
         started = time.perf_counter()
         messages = asyncio.run(build_store(db, args.conversations))
-        print(f"built {db}: {args.conversations} conversations, {messages} user messages, "
-              f"{db.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - started:.0f} s")
+        print(
+            f"built {db}: {args.conversations} conversations, {messages} user messages, "
+            f"{db.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - started:.0f} s"
+        )
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("POSTGRES_")}
     env.update(TRACKER_DB=str(db), TRACKER_DB_DIALECT="sqlite", PYTHONPATH=str(ROOT))
@@ -170,7 +220,10 @@ def main() -> int:
         started = time.perf_counter()
         done = subprocess.run(
             [sys.executable, str(ROOT / "scripts" / "review.py"), "--out", str(out)],
-            env=env, capture_output=True, text=True, timeout=600,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         times.append(time.perf_counter() - started)
         if done.returncode != 0:
@@ -178,15 +231,19 @@ def main() -> int:
             return 1
         print(done.stdout.strip())
     cpu = cpu_model(default=platform.processor())
-    print(f"make review on {args.conversations} conversations: best {min(times):.2f} s, "
-          f"median {sorted(times)[len(times) // 2]:.2f} s over {len(times)} runs "
-          f"(whole command incl. Python start-up; {os.cpu_count()} cores, {cpu}, "
-          f"Python {platform.python_version()})")
+    print(
+        f"make review on {args.conversations} conversations: best {min(times):.2f} s, "
+        f"median {sorted(times)[len(times) // 2]:.2f} s over {len(times)} runs "
+        f"(whole command incl. Python start-up; {os.cpu_count()} cores, {cpu}, "
+        f"Python {platform.python_version()})"
+    )
     if args.compare_rasa:
         seconds = asyncio.run(time_rasa_trackers(db, args.compare_rasa))
-        print(f"for contrast, Rasa's SQLTrackerStore.retrieve: {args.compare_rasa} "
-              f"conversations in {seconds:.1f} s, about {seconds / args.compare_rasa * 5000:.0f} s "
-              "for 5,000 (before any review work)")
+        print(
+            f"for contrast, Rasa's SQLTrackerStore.retrieve: {args.compare_rasa} "
+            f"conversations in {seconds:.1f} s, about {seconds / args.compare_rasa * 5000:.0f} s "
+            "for 5,000 (before any review work)"
+        )
     if not args.keep and args.db is None:
         for path in workdir.iterdir():
             path.unlink()

@@ -141,9 +141,7 @@ def _editable_positions(chars: list[str]) -> list[int]:
     return positions
 
 
-def stratified_folds(
-    examples: Sequence[tuple[str, str]], folds: int, seed: int
-) -> list[list[int]]:
+def stratified_folds(examples: Sequence[tuple[str, str]], folds: int, seed: int) -> list[list[int]]:
     """Indices of `examples` ((text, intent)) split into `folds` folds, stratified by intent."""
     by_intent: dict[str, list[int]] = defaultdict(list)
     for index, (_, intent) in enumerate(examples):
@@ -167,9 +165,7 @@ def threshold_grid(
 ) -> list[tuple[float, float, Scores]]:
     """Scores for every (threshold, ambiguity) pair."""
     ambiguities = list(ambiguities)
-    return [
-        (t, a, score(predictions, t, a)) for t in thresholds for a in ambiguities
-    ]
+    return [(t, a, score(predictions, t, a)) for t in thresholds for a in ambiguities]
 
 
 def neighbourhood_f1(
@@ -184,7 +180,7 @@ def neighbourhood_f1(
     ambiguities = sorted({row[1] for row in grid})
     f1 = {(row[0], row[1]): row[2].macro_f1 for row in grid}
     smoothed = {}
-    for (t, a) in f1:
+    for t, a in f1:
         ti, ai = thresholds.index(t), ambiguities.index(a)
         # At the grid's edge the missing neighbour counts as the cell itself (like scipy's
         # "nearest" mode), so an edge cell next to one good cell does not win on that alone.
@@ -192,8 +188,13 @@ def neighbourhood_f1(
             f1[key]
             for i in range(ti - 1, ti + 2)
             for j in range(ai - 1, ai + 2)
-            if (key := (thresholds[min(max(i, 0), len(thresholds) - 1)],
-                        ambiguities[min(max(j, 0), len(ambiguities) - 1)])) in f1
+            if (
+                key := (
+                    thresholds[min(max(i, 0), len(thresholds) - 1)],
+                    ambiguities[min(max(j, 0), len(ambiguities) - 1)],
+                )
+            )
+            in f1
         ]
         smoothed[(t, a)] = sum(cells) / len(cells)
     return smoothed
@@ -208,7 +209,8 @@ def choose_thresholds(
     """
     smoothed = neighbourhood_f1(grid)
     allowed = [
-        row for row in grid
+        row
+        for row in grid
         if max_false_accept is None or row[2].oos_false_accept <= max_false_accept
     ] or list(grid)
     return max(

@@ -96,51 +96,90 @@ def with_typo_copy(key: str, writer: str, path: str, seen: bool = False) -> list
 
 
 TEST_SETS = [
-    *with_typo_copy("external-13", "thirteenth outside writer",
-                    "tests/nlu/heldout_external_13.yml"),
-    *with_typo_copy("external-14", "fourteenth outside writer",
-                    "tests/nlu/heldout_external_14.yml"),
-    TestSet("public-real-5", "real public questions, fifth collection",
-            "tests/nlu/public_real_5.yml"),
+    *with_typo_copy(
+        "external-13", "thirteenth outside writer", "tests/nlu/heldout_external_13.yml"
+    ),
+    *with_typo_copy(
+        "external-14", "fourteenth outside writer", "tests/nlu/heldout_external_14.yml"
+    ),
+    TestSet(
+        "public-real-5", "real public questions, fifth collection", "tests/nlu/public_real_5.yml"
+    ),
     # Headline sets of earlier runs: their misses were read and the training data grew
     # after them (new wording, not their messages), so they are development sets now.
-    *with_typo_copy("external-11", "eleventh outside writer",
-                    "tests/nlu/heldout_external_11.yml", seen=True),
-    *with_typo_copy("external-12", "twelfth outside writer", "tests/nlu/heldout_external_12.yml",
-                    seen=True),
-    TestSet("public-real-6", "dev: real public questions, sixth collection (seen)",
-            "tests/nlu/public_real_6.yml", seen=True),
-    *with_typo_copy("external-9", "ninth outside writer", "tests/nlu/heldout_external_9.yml",
-                    seen=True),
-    *with_typo_copy("external-10", "tenth outside writer", "tests/nlu/heldout_external_10.yml",
-                    seen=True),
-    *with_typo_copy("external-7", "seventh outside writer", "tests/nlu/heldout_external_7.yml",
-                    seen=True),
-    *with_typo_copy("external-8", "eighth outside writer", "tests/nlu/heldout_external_8.yml",
-                    seen=True),
-    TestSet("public-real-4", "dev: real public questions, fourth collection (seen)",
-            "tests/nlu/public_real_4.yml", seen=True),
-    *with_typo_copy("external-5", "fifth outside writer", "tests/nlu/heldout_external_5.yml",
-                    seen=True),
-    *with_typo_copy("external-6", "sixth outside writer", "tests/nlu/heldout_external_6.yml",
-                    seen=True),
-    TestSet("public-real-3", "dev: real public questions, third collection (seen)",
-            "tests/nlu/public_real_3.yml", seen=True),
-    *with_typo_copy("external-3", "third outside writer", "tests/nlu/heldout_external_3.yml",
-                    seen=True),
-    *with_typo_copy("external-4", "fourth outside writer", "tests/nlu/heldout_external_4.yml",
-                    seen=True),
-    *with_typo_copy("external", "first outside writer", "tests/nlu/heldout_external.yml",
-                    seen=True),
-    *with_typo_copy("external-2", "second outside writer", "tests/nlu/heldout_external_2.yml",
-                    seen=True),
-    TestSet("public-real-2", "dev: real public questions, second collection (seen)",
-            "tests/nlu/public_real_2.yml", seen=True),
-    TestSet("public-real", "dev: real public questions, first collection (seen)",
-            "tests/nlu/public_real.yml", seen=True),
+    *with_typo_copy(
+        "external-11", "eleventh outside writer", "tests/nlu/heldout_external_11.yml", seen=True
+    ),
+    *with_typo_copy(
+        "external-12", "twelfth outside writer", "tests/nlu/heldout_external_12.yml", seen=True
+    ),
+    TestSet(
+        "public-real-6",
+        "dev: real public questions, sixth collection (seen)",
+        "tests/nlu/public_real_6.yml",
+        seen=True,
+    ),
+    *with_typo_copy(
+        "external-9", "ninth outside writer", "tests/nlu/heldout_external_9.yml", seen=True
+    ),
+    *with_typo_copy(
+        "external-10", "tenth outside writer", "tests/nlu/heldout_external_10.yml", seen=True
+    ),
+    *with_typo_copy(
+        "external-7", "seventh outside writer", "tests/nlu/heldout_external_7.yml", seen=True
+    ),
+    *with_typo_copy(
+        "external-8", "eighth outside writer", "tests/nlu/heldout_external_8.yml", seen=True
+    ),
+    TestSet(
+        "public-real-4",
+        "dev: real public questions, fourth collection (seen)",
+        "tests/nlu/public_real_4.yml",
+        seen=True,
+    ),
+    *with_typo_copy(
+        "external-5", "fifth outside writer", "tests/nlu/heldout_external_5.yml", seen=True
+    ),
+    *with_typo_copy(
+        "external-6", "sixth outside writer", "tests/nlu/heldout_external_6.yml", seen=True
+    ),
+    TestSet(
+        "public-real-3",
+        "dev: real public questions, third collection (seen)",
+        "tests/nlu/public_real_3.yml",
+        seen=True,
+    ),
+    *with_typo_copy(
+        "external-3", "third outside writer", "tests/nlu/heldout_external_3.yml", seen=True
+    ),
+    *with_typo_copy(
+        "external-4", "fourth outside writer", "tests/nlu/heldout_external_4.yml", seen=True
+    ),
+    *with_typo_copy(
+        "external", "first outside writer", "tests/nlu/heldout_external.yml", seen=True
+    ),
+    *with_typo_copy(
+        "external-2", "second outside writer", "tests/nlu/heldout_external_2.yml", seen=True
+    ),
+    TestSet(
+        "public-real-2",
+        "dev: real public questions, second collection (seen)",
+        "tests/nlu/public_real_2.yml",
+        seen=True,
+    ),
+    TestSet(
+        "public-real",
+        "dev: real public questions, first collection (seen)",
+        "tests/nlu/public_real.yml",
+        seen=True,
+    ),
     *with_typo_copy("heldout", "team-written informal", "tests/nlu/heldout.yml", seen=True),
-    TestSet("public", "dev: team-written public-style questions (seen)",
-            "tests/nlu/public_questions.yml", seen=True),
+    TestSet(
+        "public",
+        "dev: team-written public-style questions (seen)",
+        "tests/nlu/public_questions.yml",
+        seen=True,
+    ),
 ]
 # The set whose per-intent table the report shows, and the sets the threshold table shows.
 MAIN_SET = "external-13"
@@ -187,9 +226,7 @@ def load_test_sets(seed: int) -> dict[str, Sequence[Example]]:
     return tests
 
 
-def training_overlaps(
-    training: Sequence[Example], tests: dict[str, Sequence[Example]]
-) -> str:
+def training_overlaps(training: Sequence[Example], tests: dict[str, Sequence[Example]]) -> str:
     """How many messages of each clean held-out set also occur word for word in the training
     data (short small talk does: outside writers type `ok` too); the figures include them."""
     known = {text.strip().lower() for text, _ in training}
@@ -255,8 +292,7 @@ def with_option(
 ) -> list[dict[str, Any]]:
     """`pipeline` with one option of `component` set to `value`, every other step as it is."""
     return [
-        {**step, option: value} if step["name"] == component else dict(step)
-        for step in pipeline
+        {**step, option: value} if step["name"] == component else dict(step) for step in pipeline
     ]
 
 
@@ -310,24 +346,46 @@ def pipelines(
     ours = yaml.safe_load(config.read_text(encoding="utf-8"))["pipeline"]
     result = [
         ("rasa-default", "Rasa 3.6 default pipeline (`rasa init`)", rasa_default_pipeline()),
-        ("ours-no-normaliser", "config.yml with WhitespaceTokenizer, no spelling corrector",
-         without_normaliser(ours)),
+        (
+            "ours-no-normaliser",
+            "config.yml with WhitespaceTokenizer, no spelling corrector",
+            without_normaliser(ours),
+        ),
         ("ours", "config.yml", ours),
     ]
     if ablations:
         result += [
-            ("ours-spacy-tokens", "config.yml, spaCy `id` tokenizer under the normaliser",
-             with_spacy_tokens(ours)),
-            ("ours-with-dense", "config.yml plus the sentence-encoder features (512-d USE)",
-             with_dense(ours)),
-            ("ours-no-spelling", "config.yml without the spelling corrector",
-             without_spelling(ours)),
-            ("ours-with-split", "config.yml, run-together words split into training words",
-             with_splitting(ours)),
-            ("ours-no-chat-rules", "config.yml, normaliser without laughter, stretched-letter "
-             "and remembered-item rules", without_chat_rules(ours)),
-            ("ours-no-variants", "config.yml, misspelt informal spellings (`amkasih`) not "
-             "corrected", without_variant_correction(ours)),
+            (
+                "ours-spacy-tokens",
+                "config.yml, spaCy `id` tokenizer under the normaliser",
+                with_spacy_tokens(ours),
+            ),
+            (
+                "ours-with-dense",
+                "config.yml plus the sentence-encoder features (512-d USE)",
+                with_dense(ours),
+            ),
+            (
+                "ours-no-spelling",
+                "config.yml without the spelling corrector",
+                without_spelling(ours),
+            ),
+            (
+                "ours-with-split",
+                "config.yml, run-together words split into training words",
+                with_splitting(ours),
+            ),
+            (
+                "ours-no-chat-rules",
+                "config.yml, normaliser without laughter, stretched-letter "
+                "and remembered-item rules",
+                without_chat_rules(ours),
+            ),
+            (
+                "ours-no-variants",
+                "config.yml, misspelt informal spellings (`amkasih`) not corrected",
+                without_variant_correction(ours),
+            ),
         ]
     return result
 
@@ -426,12 +484,14 @@ def evaluate_unit(
     test_part = [training[i] for i in test_indices]
     agent, seconds = train(pipeline, train_part, workdir / f"{name}-fold{unit}")
     print(f"[{name}] fold {unit + 1}/{folds}: trained in {seconds:.0f}s", flush=True)
-    return {"seconds": seconds, "predictions": {"cv": parse_all(agent, test_part)},
-            "parse_ms": []}
+    return {"seconds": seconds, "predictions": {"cv": parse_all(agent, test_part)}, "parse_ms": []}
 
 
 def assemble(
-    name: str, description: str, pipeline: list[dict[str, Any]], parts: dict[Unit, dict[str, Any]],
+    name: str,
+    description: str,
+    pipeline: list[dict[str, Any]],
+    parts: dict[Unit, dict[str, Any]],
     folds: int,
 ) -> PipelineResult:
     """The pipeline's result from its units' outputs (CV predictions in fold order)."""
@@ -481,9 +541,19 @@ def machine() -> dict[str, str]:
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "config.yml", "data", "lpse_assist/nlu",
-             "tests/nlu"],
-            cwd=ROOT, capture_output=True, text=True,
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--",
+                "config.yml",
+                "data",
+                "lpse_assist/nlu",
+                "tests/nlu",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
     except OSError:
         commit, dirty = "unknown", ""
@@ -655,8 +725,11 @@ def render_report(
     lines.extend(goals_section(results))
     lines.append("## Headline figures")
     lines.append("")
-    lines.append("Columns: " + "; ".join(
-        f"`{k}` {title}" for k, title in SET_TITLES.items() if k in sizes) + ".")
+    lines.append(
+        "Columns: "
+        + "; ".join(f"`{k}` {title}" for k, title in SET_TITLES.items() if k in sizes)
+        + "."
+    )
     lines.append("")
     for title, attribute in [
         ("Accuracy", "accuracy"),
@@ -796,8 +869,10 @@ def print_summary(results: Sequence[PipelineResult]) -> None:
     ours = next((r for r in results if r.name == "ours"), None)
     if ours is not None:
         t, a, s = choose_thresholds(threshold_grid(ours.predictions["cv"], THRESHOLDS, AMBIGUITIES))
-        print(f"\nthresholds best on CV for ours: {t} / {a} (CV macro-F1 {s.macro_f1:.3f}); "
-              f"config.yml: {ours.threshold} / {ours.ambiguity}")
+        print(
+            f"\nthresholds best on CV for ours: {t} / {a} (CV macro-F1 {s.macro_f1:.3f}); "
+            f"config.yml: {ours.threshold} / {ours.ambiguity}"
+        )
 
 
 # ----------------------------------------------------------------------------- main
@@ -828,32 +903,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", help="pipeline names to run (default: all)")
     parser.add_argument("--ablations", action="store_true", help="also ablations of ours")
     parser.add_argument(
-        "--jobs", type=int, default=1,
+        "--jobs",
+        type=int,
+        default=1,
         help="models trained at once (CV folds and full models of every pipeline), each in its "
         "own process (DIET trains on about one core here, so 2 uses a 2-core machine fully)",
     )
     parser.add_argument(
-        "--config", default=str(ROOT / "config.yml"),
+        "--config",
+        default=str(ROOT / "config.yml"),
         help="config whose pipeline is 'ours' (to try a change before editing config.yml)",
     )
     parser.add_argument("--report", default=str(ROOT / "docs" / "nlu-report.md"))
     parser.add_argument("--notes", default=str(ROOT / "eval" / "report_notes.md"))
     parser.add_argument(
-        "--json", default=str(ROOT / "results" / "nlu-eval.json"),
+        "--json",
+        default=str(ROOT / "results" / "nlu-eval.json"),
         help="where to keep all predictions and timings",
     )
     parser.add_argument(
-        "--resume", action="store_true",
+        "--resume",
+        action="store_true",
         help="keep the pipelines already in --json from an interrupted run of the same commit, "
         "data and options; train only the others",
     )
     parser.add_argument(
-        "--rescore", action="store_true",
+        "--rescore",
+        action="store_true",
         help="no training: re-render the report from --json with the thresholds now in "
         "config.yml (predictions before the fallback rule do not depend on them)",
     )
     parser.add_argument(
-        "--cv-only", action="store_true",
+        "--cv-only",
+        action="store_true",
         help="decision run: cross-validation only (try --seed, --only, --config); the held-out "
         "sets are neither loaded nor parsed and nothing is written",
     )
@@ -879,22 +961,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         if name in done:
             print(f"[{name}] kept from {json_path}", flush=True)
             finished[name] = done[name]
-    todo = [(name, description, pipeline) for name, description, pipeline in chosen
-            if name not in done]
+    todo = [
+        (name, description, pipeline) for name, description, pipeline in chosen if name not in done
+    ]
 
     def keep(result: PipelineResult) -> None:
         # After every pipeline: a crash or a stop later loses nothing (see --resume).
         finished[result.name] = result
-        save_results(json_path, info, args.folds, args.seed, sizes,
-                     [finished[n] for n, _, _ in chosen if n in finished])
+        save_results(
+            json_path,
+            info,
+            args.folds,
+            args.seed,
+            sizes,
+            [finished[n] for n, _, _ in chosen if n in finished],
+        )
 
     with tempfile.TemporaryDirectory(prefix="lpse-eval-") as tmp:
         if args.jobs > 1 and todo:
             run_in_processes(todo, training, tests, args, Path(tmp), keep)
         else:
             for name, description, pipeline in todo:
-                keep(evaluate_pipeline(name, description, pipeline, training, tests,
-                                       args.folds, args.seed, Path(tmp)))
+                keep(
+                    evaluate_pipeline(
+                        name,
+                        description,
+                        pipeline,
+                        training,
+                        tests,
+                        args.folds,
+                        args.seed,
+                        Path(tmp),
+                    )
+                )
     results = [finished[name] for name, _, _ in chosen]
     print_summary(results)
     notes_path = Path(args.notes)
@@ -907,8 +1006,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _evaluate_unit_in_worker(
-    name: str, pipeline: list[dict[str, Any]], training: Sequence[Example],
-    tests: dict[str, Sequence[Example]], folds: int, seed: int, unit: Unit, workdir: str,
+    name: str,
+    pipeline: list[dict[str, Any]],
+    training: Sequence[Example],
+    tests: dict[str, Sequence[Example]],
+    folds: int,
+    seed: int,
+    unit: Unit,
+    workdir: str,
 ) -> dict[str, Any]:
     """`evaluate_unit` in a worker process."""
     quiet_logs()
@@ -938,8 +1043,17 @@ def run_in_processes(
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=context) as pool:
         # Submitted in the order given (longest-running pipeline first).
         futures = {
-            pool.submit(_evaluate_unit_in_worker, name, pipeline, training, tests, args.folds,
-                        args.seed, unit, str(workdir / name)): (name, unit)
+            pool.submit(
+                _evaluate_unit_in_worker,
+                name,
+                pipeline,
+                training,
+                tests,
+                args.folds,
+                args.seed,
+                unit,
+                str(workdir / name),
+            ): (name, unit)
             for name, _, pipeline in todo
             for unit in units
         }
@@ -970,8 +1084,14 @@ def cv_only(args: argparse.Namespace) -> int:
     finished: dict[str, PipelineResult] = {}
     with tempfile.TemporaryDirectory(prefix="lpse-eval-cv-") as tmp:
         if args.jobs > 1:
-            run_in_processes(chosen, training, {}, args, Path(tmp),
-                             lambda result: finished.__setitem__(result.name, result))
+            run_in_processes(
+                chosen,
+                training,
+                {},
+                args,
+                Path(tmp),
+                lambda result: finished.__setitem__(result.name, result),
+            )
         else:
             for name, description, pipeline in chosen:
                 finished[name] = evaluate_pipeline(
@@ -982,13 +1102,20 @@ def cv_only(args: argparse.Namespace) -> int:
 
 
 def save_results(
-    path: Path, info: dict[str, str], folds: int, seed: int, sizes: dict[str, int],
+    path: Path,
+    info: dict[str, str],
+    folds: int,
+    seed: int,
+    sizes: dict[str, int],
     results: Sequence[PipelineResult],
 ) -> None:
     """All predictions and timings, for --rescore and --resume."""
     path.parent.mkdir(parents=True, exist_ok=True)
     saved = {
-        "info": info, "folds": folds, "seed": seed, "sizes": sizes,
+        "info": info,
+        "folds": folds,
+        "seed": seed,
+        "sizes": sizes,
         "results": [result_to_dict(r) for r in results],
     }
     path.write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")
@@ -996,9 +1123,10 @@ def save_results(
 
 def result_to_dict(result: PipelineResult) -> dict[str, Any]:
     """One pipeline's result as JSON-ready data (`load_results` reads it back)."""
-    return {**asdict(result), "predictions": {
-        k: [asdict(p) for p in v] for k, v in result.predictions.items()
-    }}
+    return {
+        **asdict(result),
+        "predictions": {k: [asdict(p) for p in v] for k, v in result.predictions.items()},
+    }
 
 
 def load_results(saved: dict[str, Any]) -> list[PipelineResult]:
@@ -1022,8 +1150,11 @@ def resumable(
         return {}
     saved = json.loads(path.read_text(encoding="utf-8"))
     same = (
-        saved["info"].get("git") == info["git"] and "uncommitted" not in info["git"]
-        and saved["folds"] == folds and saved["seed"] == seed and saved["sizes"] == sizes
+        saved["info"].get("git") == info["git"]
+        and "uncommitted" not in info["git"]
+        and saved["folds"] == folds
+        and saved["seed"] == seed
+        and saved["sizes"] == sizes
     )
     if not same:
         print(f"{path}: another commit, data or options; training everything", flush=True)
@@ -1041,8 +1172,11 @@ def rescore(saved_path: Path, report_path: Path, notes_path: Path) -> int:
             result.name, (result.threshold, result.ambiguity)
         )
     print_summary(results)
-    info = {**saved["info"], "re-scored": dt.datetime.now().astimezone().strftime(
-        "%Y-%m-%d %H:%M %Z") + " with config.yml's thresholds (no retraining)"}
+    info = {
+        **saved["info"],
+        "re-scored": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+        + " with config.yml's thresholds (no retraining)",
+    }
     notes = notes_path.read_text(encoding="utf-8") if notes_path.exists() else ""
     report = render_report(results, info, saved["folds"], saved["seed"], saved["sizes"], notes)
     report_path.write_text(report + "\n", encoding="utf-8")

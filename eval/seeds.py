@@ -64,9 +64,16 @@ def train_and_parse(
     examples = load_examples(ROOT / "data" / "nlu")
     with tempfile.TemporaryDirectory(prefix="lpse-seeds-") as workdir:
         # The same step as `make eval`'s model on all data (folds do not apply to it).
-        part = evaluate_unit(name, with_seed(pipeline, seed), examples,
-                             headline_tests(typo_seed), folds=0, seed=typo_seed, unit=FULL,
-                             workdir=Path(workdir))
+        part = evaluate_unit(
+            name,
+            with_seed(pipeline, seed),
+            examples,
+            headline_tests(typo_seed),
+            folds=0,
+            seed=typo_seed,
+            unit=FULL,
+            workdir=Path(workdir),
+        )
     return name, seed, part["predictions"]
 
 
@@ -88,17 +95,32 @@ def compare(
             b = [getattr(s[set_name], attribute) for s in default]
             pairs = list(itertools.product(a, b))
             better = sum(winner(x, y, higher) == "ours" for x, y in pairs)
-            verdict = ("ours in every pairing" if better == len(pairs)
-                       else f"ours in {better} of {len(pairs)} pairings")
-            rows.append((set_name, label, f"{min(a):.3f}-{max(a):.3f}",
-                         f"{min(b):.3f}-{max(b):.3f}", verdict))
+            verdict = (
+                "ours in every pairing"
+                if better == len(pairs)
+                else f"ours in {better} of {len(pairs)} pairings"
+            )
+            rows.append(
+                (
+                    set_name,
+                    label,
+                    f"{min(a):.3f}-{max(a):.3f}",
+                    f"{min(b):.3f}-{max(b):.3f}",
+                    verdict,
+                )
+            )
     return rows
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3],
-                        help="DIET seeds for both pipelines (1 is the one `make eval` uses)")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[1, 2, 3],
+        help="DIET seeds for both pipelines (1 is the one `make eval` uses)",
+    )
     parser.add_argument("--typo-seed", type=int, default=42, help="as eval/run.py's --seed")
     parser.add_argument("--jobs", type=int, default=1, help="trainings at a time")
     args = parser.parse_args(argv)
@@ -111,10 +133,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         for future in futures:
             name, seed, predictions = future.result()
             threshold, ambiguity = thresholds[name]
-            scores[(name, seed)] = {k: score(v, threshold, ambiguity)
-                                    for k, v in predictions.items()}
-            figures = ", ".join(f"{k} {s.accuracy:.3f}/{s.macro_f1:.3f}/{s.oos_false_accept:.3f}"
-                                for k, s in scores[(name, seed)].items())
+            scores[(name, seed)] = {
+                k: score(v, threshold, ambiguity) for k, v in predictions.items()
+            }
+            figures = ", ".join(
+                f"{k} {s.accuracy:.3f}/{s.macro_f1:.3f}/{s.oos_false_accept:.3f}"
+                for k, s in scores[(name, seed)].items()
+            )
             print(f"{name} seed {seed} (acc/macro-F1/OOS-FA): {figures}", flush=True)
 
     print("\n| set | figure | ours (range over seeds) | Rasa default (range) | verdict |")

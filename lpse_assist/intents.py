@@ -4,6 +4,7 @@ They have no NLU training examples on purpose (a text must never be classified a
 so `scripts/validate.py` accepts Rasa's "not found in the NLU training data" warning for
 exactly these names.
 """
+
 from __future__ import annotations
 
 MEDIA_INTENT = "send_media"

@@ -119,7 +119,9 @@ def _resilient(run: RunFunction) -> RunFunction:
             logger.error(
                 "Action server failed on '%s' for conversation %s (%s); answering with the "
                 "support contacts instead.",
-                self.name(), mask_phone(str(tracker.sender_id)), cause,
+                self.name(),
+                mask_phone(str(tracker.sender_id)),
+                cause,
             )
             return await service_unavailable_events(output_channel, nlg, tracker)
 

@@ -89,9 +89,7 @@ def _normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
 
 
-def iter_user_rows(
-    engine: Engine, since: float | None = None
-) -> Iterator[tuple[str, float, str]]:
+def iter_user_rows(engine: Engine, since: float | None = None) -> Iterator[tuple[str, float, str]]:
     """``(sender_id, timestamp, data)`` of every user event, streamed in batches."""
     query = select(_events.c.sender_id, _events.c.timestamp, _events.c.data).where(
         _events.c.type_name == "user"
@@ -172,8 +170,10 @@ def review_database(
 def _time(timestamp: float, zone: tzinfo) -> str:
     if not timestamp:
         return ""
-    return datetime.fromtimestamp(timestamp, tz=timezone.utc).astimezone(zone).strftime(
-        "%Y-%m-%d %H:%M %Z"
+    return (
+        datetime.fromtimestamp(timestamp, tz=timezone.utc)
+        .astimezone(zone)
+        .strftime("%Y-%m-%d %H:%M %Z")
     )
 
 
@@ -219,7 +219,14 @@ def write_yaml(result: ReviewResult, path: Path, source: str, zone: tzinfo) -> N
 
 
 CSV_COLUMNS = (
-    "text", "label", "predicted", "confidence", "fallback", "count", "senders", "last_seen"
+    "text",
+    "label",
+    "predicted",
+    "confidence",
+    "fallback",
+    "count",
+    "senders",
+    "last_seen",
 )
 
 

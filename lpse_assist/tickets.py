@@ -270,14 +270,21 @@ class TicketStore:
         for attempt in range(CREATE_ATTEMPTS):
             try:
                 with self.engine.begin() as conn:
-                    existing = conn.execute(
-                        select(table).where(table.c.escalation_key == key)
-                    ).mappings().first()
+                    existing = (
+                        conn.execute(select(table).where(table.c.escalation_key == key))
+                        .mappings()
+                        .first()
+                    )
                     if existing is not None:
                         return Ticket.from_row(existing), False
-                    seq = conn.execute(
-                        select(func.coalesce(func.max(table.c.seq), 0)).where(table.c.day == day)
-                    ).scalar_one() + 1
+                    seq = (
+                        conn.execute(
+                            select(func.coalesce(func.max(table.c.seq), 0)).where(
+                                table.c.day == day
+                            )
+                        ).scalar_one()
+                        + 1
+                    )
                     reference = f"{REFERENCE_PREFIX}-{day}-{seq:04d}"
                     conn.execute(
                         insert(table).values(
@@ -310,9 +317,15 @@ class TicketStore:
         """The ticket with this reference (case-insensitive), or ``None``."""
         self.ensure_schema()
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(tickets_table).where(tickets_table.c.reference == reference.strip().upper())
-            ).mappings().first()
+            row = (
+                conn.execute(
+                    select(tickets_table).where(
+                        tickets_table.c.reference == reference.strip().upper()
+                    )
+                )
+                .mappings()
+                .first()
+            )
         return Ticket.from_row(row) if row is not None else None
 
     def list(self, status: str | None = OPEN, limit: int = 50) -> builtins.list[Ticket]:
@@ -432,7 +445,8 @@ class HelpdeskNotifier:
             if not (self.twilio.account_sid and self.twilio.auth_token and from_):
                 logger.warning(
                     "HELPDESK_NOTIFY_NUMBER is set but Twilio credentials or the sender "
-                    "number are missing; ticket %s not notified.", ticket.reference,
+                    "number are missing; ticket %s not notified.",
+                    ticket.reference,
                 )
             elif not self.twilio.api_base_url and not REAL_ACCOUNT_SID.match(
                 self.twilio.account_sid
@@ -440,7 +454,8 @@ class HelpdeskNotifier:
                 # The local development defaults (ACdev...) must never reach api.twilio.com.
                 logger.warning(
                     "TWILIO_ACCOUNT_SID is not a real Twilio account and no "
-                    "TWILIO_API_BASE_URL is set; ticket %s not notified.", ticket.reference,
+                    "TWILIO_API_BASE_URL is set; ticket %s not notified.",
+                    ticket.reference,
                 )
             else:
                 sms = not self.number.lower().startswith("whatsapp:")
@@ -450,16 +465,19 @@ class HelpdeskNotifier:
                     status = NOTIFY_SENT
                     logger.info("Helpdesk %s notified of ticket %s.", masked, ticket.reference)
                 else:
-                    logger.error("Could not notify helpdesk %s of ticket %s.", masked,
-                                 ticket.reference)
+                    logger.error(
+                        "Could not notify helpdesk %s of ticket %s.", masked, ticket.reference
+                    )
         except Exception:
-            logger.exception("Notifying helpdesk %s of ticket %s crashed.", masked,
-                             ticket.reference)
+            logger.exception(
+                "Notifying helpdesk %s of ticket %s crashed.", masked, ticket.reference
+            )
         try:
             await asyncio.to_thread(self.store.set_notify_status, ticket.reference, status)
         except Exception:
-            logger.warning("Could not save the notification status of %s.", ticket.reference,
-                           exc_info=True)
+            logger.warning(
+                "Could not save the notification status of %s.", ticket.reference, exc_info=True
+            )
 
     async def wait(self) -> None:
         """Wait for notifications under way (tests, shutdown)."""
@@ -510,8 +528,9 @@ async def open_ticket(
         last_messages=last_user_messages(events, ticket_settings().last_messages),
         notify_status=NOTIFY_PENDING if notifier.enabled else NOTIFY_SKIPPED,
     )
-    logger.info("Ticket %s for %s (topic %s).", ticket.reference, mask_phone(sender_id),
-                topic or "umum")
+    logger.info(
+        "Ticket %s for %s (topic %s).", ticket.reference, mask_phone(sender_id), topic or "umum"
+    )
     # The same escalation seen again (an action retried) was already notified.
     if created and notifier.enabled:
         notifier.notify(ticket)

@@ -71,14 +71,21 @@ class TwilioRestSender:
                         retryable = error.status >= 500 or error.status == 429
                         logger.warning(
                             "Twilio refused a message to %s (HTTP %s, code %s), attempt %d/%d.",
-                            mask_phone(to), error.status, error.code, attempt, self.attempts,
+                            mask_phone(to),
+                            error.status,
+                            error.code,
+                            attempt,
+                            self.attempts,
                         )
                         if not retryable:
                             return sids
                     except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as error:
                         logger.warning(
                             "Sending to %s failed (%s), attempt %d/%d.",
-                            mask_phone(to), type(error).__name__, attempt, self.attempts,
+                            mask_phone(to),
+                            type(error).__name__,
+                            attempt,
+                            self.attempts,
                         )
                     if attempt < self.attempts:
                         await asyncio.sleep(self.backoff * 2 ** (attempt - 1))

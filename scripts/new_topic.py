@@ -33,8 +33,19 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "topic"
 NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 # Names Rasa or the project use for something else.
-RESERVED = {"nlu_fallback", "out_of_scope", "general", "unclear", "session_start", "restart",
-            "back", "default", "menu", "answer", "escalate"}
+RESERVED = {
+    "nlu_fallback",
+    "out_of_scope",
+    "general",
+    "unclear",
+    "session_start",
+    "restart",
+    "back",
+    "default",
+    "menu",
+    "answer",
+    "escalate",
+}
 # New topics go before this intent (the start of the small-talk group).
 INTENT_ANCHOR = "greet"
 

@@ -46,8 +46,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     parser = argparse.ArgumentParser(prog="make review", description=__doc__.split("\n")[0])
-    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
-                        help=f"review messages below this confidence (default {DEFAULT_THRESHOLD})")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        help=f"review messages below this confidence (default {DEFAULT_THRESHOLD})",
+    )
     parser.add_argument("--days", type=float, help="only messages of the last N days")
     parser.add_argument("--format", choices=["yml", "csv"], default="yml")
     parser.add_argument("--out", type=Path, help="output file (default review/review-<time>.yml)")

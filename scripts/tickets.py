@@ -75,8 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     store = ticket_store()
     command = args.command or "list"
     if command == "list":
-        status = None if getattr(args, "all", False) else (
-            CLOSED if getattr(args, "closed", False) else OPEN
+        status = (
+            None
+            if getattr(args, "all", False)
+            else (CLOSED if getattr(args, "closed", False) else OPEN)
         )
         tickets = store.list(status=status, limit=getattr(args, "limit", 50))
         print(format_list(tickets, store.zone))

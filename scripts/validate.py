@@ -56,9 +56,7 @@ def unexpected_warnings(output: str) -> list[str]:
             continue
         message = match.group(1)
         unused = UNUSED_UTTERANCE.search(message)
-        if unused and (
-            unused.group(1) in names or unused.group(1).startswith(tuple(prefixes))
-        ):
+        if unused and (unused.group(1) in names or unused.group(1).startswith(tuple(prefixes))):
             continue
         no_data = INTENT_WITHOUT_DATA.search(message)
         if no_data and no_data.group(1) in CHANNEL_INTENTS:
@@ -73,7 +71,10 @@ def main() -> int:
     env = dict(os.environ, RASA_TELEMETRY_ENABLED="false")
     result = subprocess.run(
         [rasa, "data", "validate", "--fail-on-warnings"],
-        cwd=ROOT, env=env, capture_output=True, text=True,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     output = result.stdout + result.stderr
     problems = unexpected_warnings(output)

@@ -181,9 +181,7 @@ def test_every_phone_number_the_bot_states_is_in_shared() -> None:
 
 def test_every_site_and_email_the_bot_states_is_in_shared() -> None:
     source = shared_text().lower()
-    text = "\n".join(
-        line for line in bot_texts().splitlines() if not line.lstrip().startswith("#")
-    )
+    text = "\n".join(line for line in bot_texts().splitlines() if not line.lstrip().startswith("#"))
     hosts = set(HOST.findall(text)) | set(EMAIL.findall(text))
     assert "sikap.lkpp.go.id" in hosts, "the site pattern is broken"
     for host in hosts:

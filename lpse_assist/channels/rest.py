@@ -40,9 +40,7 @@ async def resolve_choice(request: Request, sender: str, text: str) -> str | None
 class RestInput(RasaRestInput):
     """`POST /webhooks/rest/webhook`, as Rasa's, where a typed number picks an option."""
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = super().blueprint(on_new_message)
 
         @blueprint.middleware("request")

@@ -59,15 +59,51 @@ _HAVE = frozenset({"ada", "punya"})
 _NEGATION = frozenset({"tidak", "belum", "lupa", "bukan", "kurang", "enggak", "nggak"})
 # Before the verb, these make it a question or a wish, not a statement: "cara tahu user id",
 # "mau tahu password" ask for the item, so it stays.
-_SEEKING = frozenset({
-    "cara", "bagaimana", "mau", "ingin", "perlu", "harus", "biar", "agar", "supaya", "untuk",
-    "cari", "mencari", "bisa", "gimana",
-})
+_SEEKING = frozenset(
+    {
+        "cara",
+        "bagaimana",
+        "mau",
+        "ingin",
+        "perlu",
+        "harus",
+        "biar",
+        "agar",
+        "supaya",
+        "untuk",
+        "cari",
+        "mencari",
+        "bisa",
+        "gimana",
+    }
+)
 # Words that may stand between the item and the verb ("password nya saya masih ingat").
-_FILLER = frozenset({
-    "nya", "masih", "sudah", "saya", "aku", "gue", "gua", "kami", "kita", "sih", "kok", "mah",
-    "ya", "juga", "yang", "pun", "tuh", "itu", "ini", "sendiri", "kalau", "kan",
-})
+_FILLER = frozenset(
+    {
+        "nya",
+        "masih",
+        "sudah",
+        "saya",
+        "aku",
+        "gue",
+        "gua",
+        "kami",
+        "kita",
+        "sih",
+        "kok",
+        "mah",
+        "ya",
+        "juga",
+        "yang",
+        "pun",
+        "tuh",
+        "itu",
+        "ini",
+        "sendiri",
+        "kalau",
+        "kan",
+    }
+)
 _MAX_FILLER = 3
 
 
@@ -94,7 +130,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None,
+                    None,
+                    None,
                     f"'{key}' is listed twice (lines {seen[key]} and "
                     f"{key_node.start_mark.line + 1}): put all its variants in one list",
                     key_node.start_mark,
@@ -141,7 +178,9 @@ def load_lexicon(terms_file: str = str(DEFAULT_TERMS_FILE), use_slang: bool = Tr
     slang = load_slang_lexicon() if use_slang else {}
     logger.debug(
         "NLU lexicon: %d domain words, %d phrases, %d slang entries",
-        len(words), len(phrases), len(slang),
+        len(words),
+        len(phrases),
+        len(slang),
     )
     return Lexicon(words=words, phrases=phrases, slang=slang, protected=protected)
 
@@ -206,11 +245,16 @@ class Normalizer:
         self.chat_rules = chat_rules
         # Every spelling the lexicon knows, typed or standard: the stretched-ending rule only
         # shortens a word into one of these.
-        self._known = frozenset(lexicon.words) | frozenset(lexicon.slang) | lexicon.protected | {
-            part
-            for standard in (*lexicon.words.values(), *lexicon.slang.values())
-            for part in standard.split()
-        }
+        self._known = (
+            frozenset(lexicon.words)
+            | frozenset(lexicon.slang)
+            | lexicon.protected
+            | {
+                part
+                for standard in (*lexicon.words.values(), *lexicon.slang.values())
+                for part in standard.split()
+            }
+        )
 
     @classmethod
     def from_files(
@@ -234,9 +278,12 @@ class Normalizer:
         if standard is None:
             shorter = word[:-1]
             if (
-                self.chat_rules and len(shorter) >= 3
-                and word[-1] == word[-2] and word[-1].isalpha()
-                and word not in self._known and shorter in self._known
+                self.chat_rules
+                and len(shorter) >= 3
+                and word[-1] == word[-2]
+                and word[-1].isalpha()
+                and word not in self._known
+                and shorter in self._known
             ):
                 # `tengkyuu`, `gakk`, `minn`: one letter stretched at the end.
                 return self._word(shorter)

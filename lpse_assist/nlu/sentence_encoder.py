@@ -59,9 +59,7 @@ def embed(texts: list[str], threads: int = 1) -> np.ndarray:
     return np.stack([_CACHE[text] for text in texts]) if texts else np.zeros((0, 512), np.float32)
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     """Adds a 512-d USE multilingual sentence embedding of the (tokenised) text."""
 

@@ -125,7 +125,9 @@ class VocabularySpeller:
         self._variants = {
             typed: standard
             for typed, standard in (variants or {}).items()
-            if len(typed) >= min_length and _WORD.match(typed) and typed not in self.counts
+            if len(typed) >= min_length
+            and _WORD.match(typed)
+            and typed not in self.counts
             and all(word in self.counts for word in standard.split())
         }
         self._variant_symspell = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
@@ -161,9 +163,11 @@ class VocabularySpeller:
         nor a real Indonesian or English word."""
         lowered = word.lower()
         return (
-            len(lowered) >= self.min_length and lowered not in self.counts
+            len(lowered) >= self.min_length
+            and lowered not in self.counts
             and bool(_WORD.match(lowered))
-            and lowered not in self._english and not self._is_indonesian(lowered)
+            and lowered not in self._english
+            and not self._is_indonesian(lowered)
         )
 
     def segment(self, word: str, standard: Callable[[str], str]) -> list[str] | None:
@@ -202,9 +206,7 @@ def _splits(word: str, max_parts: int) -> Iterable[list[str]]:
                 yield [head, *tail]
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
 class VocabularySpellingCorrector(GraphComponent):
     """Replaces misspelt tokens by the training word they most likely are."""
 
@@ -234,14 +236,17 @@ class VocabularySpellingCorrector(GraphComponent):
         """Shortest word it corrects, the length from which two edits are allowed, and how many
         of the commonest English words count as real words (0: none)."""
         return {
-            "min_length": 4, "long_word_length": 8, "english_word_count": 30_000,
+            "min_length": 4,
+            "long_word_length": 8,
+            "english_word_count": 30_000,
             # Split run-together words (`gabisalogin`).
             "split_words": True,
             # Misspelt informal spellings (`amkasih`) -> their standard words.
             "correct_variants": True,
             # The normaliser's settings for split parts and variants: keep them the same as
             # NormalizingTokenizer's (None: lpse_assist/nlu/terms.yml).
-            "terms_file": None, "chat_rules": True,
+            "terms_file": None,
+            "chat_rules": True,
         }
 
     def __init__(
@@ -263,9 +268,7 @@ class VocabularySpellingCorrector(GraphComponent):
             min_length=int(self.config["min_length"]),
             long_word_length=int(self.config["long_word_length"]),
             english_word_count=int(self.config["english_word_count"]),
-            variants=(
-                self._normalizer.lexicon.words if self.config["correct_variants"] else None
-            ),
+            variants=(self._normalizer.lexicon.words if self.config["correct_variants"] else None),
         )
 
     @classmethod

@@ -39,14 +39,11 @@ _SLASH_BETWEEN_LETTERS = re.compile(r"(?<=[^\W\d_])/(?=[^\W\d_])")
 def standard_tokens(message: Message) -> list[Token]:
     """The message's tokens without the typed forms kept beside their standard form."""
     return [
-        token for token in message.get(TOKENS_NAMES[TEXT]) or []
-        if not token.get(ORIGINAL_FLAG)
+        token for token in message.get(TOKENS_NAMES[TEXT]) or [] if not token.get(ORIGINAL_FLAG)
     ]
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
 class NormalizingTokenizer(WhitespaceTokenizer):
     """Whitespace tokenizer whose tokens hold normalised (standard) Indonesian words."""
 

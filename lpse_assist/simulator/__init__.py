@@ -3,6 +3,7 @@ talking to the bot only through its signed Twilio webhook.
 
 Run ``python -m lpse_assist.simulator`` (``make run`` starts it).
 """
+
 from __future__ import annotations
 
 from lpse_assist.simulator.app import (

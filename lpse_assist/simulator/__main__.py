@@ -25,14 +25,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lpse_assist.simulator")
     parser.add_argument("--host", default=settings.host)
     parser.add_argument("--port", type=int, default=settings.port)
-    parser.add_argument("--webhook-url", default=settings.webhook_url,
-                        help="the bot's Twilio webhook")
+    parser.add_argument(
+        "--webhook-url", default=settings.webhook_url, help="the bot's Twilio webhook"
+    )
     args = parser.parse_args(argv)
 
     twilio = twilio_settings()
     if not twilio.auth_token:
-        print("simulator: TWILIO_AUTH_TOKEN is empty; the bot would refuse every message.",
-              file=sys.stderr)
+        print(
+            "simulator: TWILIO_AUTH_TOKEN is empty; the bot would refuse every message.",
+            file=sys.stderr,
+        )
         return 2
     config = SimulatorConfig(
         webhook_url=args.webhook_url,
@@ -47,8 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     async def serve() -> None:
         runner = await start(config, args.host, args.port)
-        print(f"Phone simulator on http://{args.host}:{args.port}/ "
-              f"(talks to {args.webhook_url})", flush=True)
+        print(
+            f"Phone simulator on http://{args.host}:{args.port}/ (talks to {args.webhook_url})",
+            flush=True,
+        )
         try:
             while True:
                 await asyncio.sleep(3600)

@@ -174,19 +174,29 @@ class Simulator:
                 signed_url=self.config.signed_url or None,
             )
         except (aiohttp.ClientError, OSError, TimeoutError) as error:
-            logger.warning("Bot unreachable at %s (%s).", self.config.webhook_url,
-                           type(error).__name__)
+            logger.warning(
+                "Bot unreachable at %s (%s).", self.config.webhook_url, type(error).__name__
+            )
             return web.json_response(
-                {"error": f"Bot tidak dapat dihubungi di {self.config.webhook_url}. "
-                          "Sudah menjalankan `make run`?"},
+                {
+                    "error": f"Bot tidak dapat dihubungi di {self.config.webhook_url}. "
+                    "Sudah menjalankan `make run`?"
+                },
                 status=502,
             )
-        logger.info("%s message from %s: HTTP %d, %d message(s).", medium, mask_phone(sender),
-                    reply.status, len(reply.messages))
+        logger.info(
+            "%s message from %s: HTTP %d, %d message(s).",
+            medium,
+            mask_phone(sender),
+            reply.status,
+            len(reply.messages),
+        )
         if reply.status == 403:
             return web.json_response(
-                {"error": "Bot menolak tanda tangan (403): TWILIO_AUTH_TOKEN simulator dan bot "
-                          "berbeda, atau TWILIO_WEBHOOK_URL tidak cocok."},
+                {
+                    "error": "Bot menolak tanda tangan (403): TWILIO_AUTH_TOKEN simulator dan bot "
+                    "berbeda, atau TWILIO_WEBHOOK_URL tidak cocok."
+                },
                 status=502,
             )
         if reply.status != 200 or not reply.is_twiml:

@@ -1,4 +1,5 @@
 """A local stand-in for Twilio (``python -m lpse_assist.twilio_local``), for tests and demos."""
+
 from __future__ import annotations
 
 from lpse_assist.twilio_local.client import (

@@ -116,7 +116,7 @@ async def test_shipped_contacts_file_gives_the_seed_call_center(domain: dict[str
 
 
 async def test_escalation_records_one_ticket_and_tells_the_user_its_reference(
-    domain: dict[str, Any]
+    domain: dict[str, Any],
 ) -> None:
     events = [
         {**user_event("login_problem", "gak bisa login lpse"), "message_id": "SM1"},
@@ -133,10 +133,13 @@ async def test_escalation_records_one_ticket_and_tells_the_user_its_reference(
     assert [t.reference for t in tickets] == [reference]
     ticket = tickets[0]
     assert (ticket.topic, ticket.channel, ticket.sender_masked) == (
-        "login_problem", "sms", "+62812****7890"
+        "login_problem",
+        "sms",
+        "+62812****7890",
     )
     assert [m["text"] for m in ticket.last_messages] == [
-        "gak bisa login lpse", "belum, hub 0812****90"
+        "gak bisa login lpse",
+        "belum, hub 0812****90",
     ]
     assert ticket.notify_status == "skipped"  # no HELPDESK_NOTIFY_NUMBER: no notification
 
@@ -148,8 +151,10 @@ async def test_the_same_escalation_run_again_keeps_one_ticket(domain: dict[str, 
     assert first.messages[-1]["reference"] == again.messages[-1]["reference"]
     assert len(ticket_store().list(status=None)) == 1
     later = make_tracker(
-        [{**user_event("contact_support"), "message_id": "SM9"},
-         {**user_event("contact_support"), "message_id": "SM10"}]
+        [
+            {**user_event("contact_support"), "message_id": "SM9"},
+            {**user_event("contact_support"), "message_id": "SM10"},
+        ]
     )
     third = await run(ActionEscalateSupport(), later, domain)
     assert third.messages[-1]["reference"].endswith("-0002")

@@ -52,9 +52,7 @@ def topology() -> Iterator[Topology]:
     # mkdtemp (not pytest's tmp_path): PostgreSQL runs as another user when we are root and
     # must be able to traverse the path to its directory.
     workdir = Path(tempfile.mkdtemp(prefix="lpse-deploy-"))
-    started = Topology(
-        workdir, replicas=2, extra_env={"TICKET_LOCK_LIFETIME": str(LOCK_LIFETIME)}
-    )
+    started = Topology(workdir, replicas=2, extra_env={"TICKET_LOCK_LIFETIME": str(LOCK_LIFETIME)})
     try:
         started.start()
         yield started

@@ -94,9 +94,7 @@ def stored_events(database_url: str, sender: str) -> list[dict[str, Any]]:
     connection = psycopg2.connect(database_url, connect_timeout=10)
     try:
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT data FROM events WHERE sender_id = %s ORDER BY id", (sender,)
-            )
+            cursor.execute("SELECT data FROM events WHERE sender_id = %s ORDER BY id", (sender,))
             return [json.loads(row[0]) for row in cursor.fetchall()]
     finally:
         connection.close()

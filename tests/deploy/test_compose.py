@@ -33,12 +33,27 @@ RASA_DOCKERFILE = "docker/rasa.Dockerfile"
 ACTIONS_DOCKERFILE = "docker/actions.Dockerfile"
 OFFICIAL_IMAGES = {"nginx": "nginx:", "postgres": "postgres:", "redis": "redis:"}
 # What the rasa/rasa-sdk image brings (rasa-sdk and its dependencies).
-SDK_IMAGE_MODULES = {"rasa_sdk", "sanic", "sanic_cors", "coloredlogs", "ruamel",
-                     "typing_extensions", "websockets", "prompt_toolkit", "pluggy",
-                     "setuptools", "pkg_resources"}
+SDK_IMAGE_MODULES = {
+    "rasa_sdk",
+    "sanic",
+    "sanic_cors",
+    "coloredlogs",
+    "ruamel",
+    "typing_extensions",
+    "websockets",
+    "prompt_toolkit",
+    "pluggy",
+    "setuptools",
+    "pkg_resources",
+}
 # Distribution that provides an imported module.
-MODULE_DISTRIBUTIONS = {"yaml": "PyYAML", "sqlalchemy": "SQLAlchemy", "twilio": "twilio",
-                        "aiohttp": "aiohttp", "psycopg2": "psycopg2-binary"}
+MODULE_DISTRIBUTIONS = {
+    "yaml": "PyYAML",
+    "sqlalchemy": "SQLAlchemy",
+    "twilio": "twilio",
+    "aiohttp": "aiohttp",
+    "psycopg2": "psycopg2-binary",
+}
 # Variables read by code (not by a config file) that an operator may set.
 CODE_VARIABLES = {"ACTION_SERVER_TIMEOUT", "TICKET_LOCK_LIFETIME"}
 
@@ -71,15 +86,19 @@ def rasa_services(services: dict[str, dict[str, Any]]) -> list[str]:
 def dockerfile_lines(path: str) -> list[str]:
     """Instructions of a Dockerfile, continuation lines joined."""
     text = (ROOT / path).read_text(encoding="utf-8").replace("\\\n", " ")
-    return [line.strip() for line in text.splitlines() if line.strip() and
-            not line.strip().startswith("#")]
+    return [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
 
 
 def pinned(requirement: str) -> str:
     """The version requirements.txt pins for a package."""
     for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
-        match = re.match(rf"^{re.escape(requirement)}(?:\[[^\]]*\])?==([^\s#]+)", line.strip(),
-                         re.IGNORECASE)
+        match = re.match(
+            rf"^{re.escape(requirement)}(?:\[[^\]]*\])?==([^\s#]+)", line.strip(), re.IGNORECASE
+        )
         if match:
             return match.group(1)
     raise AssertionError(f"{requirement} is not pinned in requirements.txt")
@@ -214,8 +233,9 @@ def third_party_imports(start: Path) -> set[str]:
                 top = name.split(".")[0]
                 if top in ("actions", "lpse_assist"):
                     base = ROOT.joinpath(*name.split("."))
-                    queue += [p for p in (base.with_suffix(".py"), base / "__init__.py")
-                              if p.exists()]
+                    queue += [
+                        p for p in (base.with_suffix(".py"), base / "__init__.py") if p.exists()
+                    ]
                 elif top not in sys.stdlib_module_names and top != "__future__":
                     found.add(top)
     return found
@@ -224,9 +244,11 @@ def third_party_imports(start: Path) -> set[str]:
 def test_the_actions_image_installs_what_the_actions_import() -> None:
     options, packages = pip_installs(ACTIONS_DOCKERFILE)
     assert options[options.index("-c") + 1] == "requirements.lock"  # the project's versions
-    locked = {line.split("==")[0].strip().lower() for line in
-              (ROOT / "requirements.lock").read_text(encoding="utf-8").splitlines()
-              if "==" in line}
+    locked = {
+        line.split("==")[0].strip().lower()
+        for line in (ROOT / "requirements.lock").read_text(encoding="utf-8").splitlines()
+        if "==" in line
+    }
     assert all(package.lower() in locked for package in packages), packages
     installed = {package.lower() for package in packages}
     imports = third_party_imports(ROOT / "actions")
@@ -261,9 +283,7 @@ def test_every_dependency_exists_and_waits_for_health(
         assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
 
 
-def test_env_file_and_volumes(
-    compose: dict[str, Any], services: dict[str, dict[str, Any]]
-) -> None:
+def test_env_file_and_volumes(compose: dict[str, Any], services: dict[str, dict[str, Any]]) -> None:
     for name, service in services.items():
         assert service.get("env_file") in (".env", [".env"]), name
     for name in rasa_services(services):
@@ -294,8 +314,7 @@ def test_nginx_balances_over_every_rasa_replica(services: dict[str, dict[str, An
     assert sorted(servers) == rasa_services(services)
     assert "proxy_pass http://rasa;" in config
     depends = services["nginx"]["depends_on"]
-    assert all(depends[name]["condition"] == "service_healthy"
-               for name in rasa_services(services))
+    assert all(depends[name]["condition"] == "service_healthy" for name in rasa_services(services))
 
 
 def test_every_environment_variable_is_documented(compose: dict[str, Any]) -> None:
@@ -312,13 +331,28 @@ def test_nginx_accepts_the_configuration() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="lpse-nginx-"))
     try:
         # The replica names resolve only inside compose's network: point them at loopback.
-        config = re.sub(r"server\s+rasa-\d+:5005", "server 127.0.0.1:5005",
-                        NGINX_CONF.read_text(encoding="utf-8"))
+        config = re.sub(
+            r"server\s+rasa-\d+:5005",
+            "server 127.0.0.1:5005",
+            NGINX_CONF.read_text(encoding="utf-8"),
+        )
         (workdir / "nginx.conf").write_text(config, encoding="utf-8")
         result = subprocess.run(
-            [nginx, "-t", "-p", str(workdir), "-c", str(workdir / "nginx.conf"),
-             "-e", str(workdir / "error.log"), "-g", f"pid {workdir / 'nginx.pid'};"],
-            capture_output=True, text=True, timeout=60,
+            [
+                nginx,
+                "-t",
+                "-p",
+                str(workdir),
+                "-c",
+                str(workdir / "nginx.conf"),
+                "-e",
+                str(workdir / "error.log"),
+                "-g",
+                f"pid {workdir / 'nginx.pid'};",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert result.returncode == 0, result.stderr
     finally:

@@ -35,9 +35,24 @@ def redis_port() -> Iterator[int]:
     workdir = Path(tempfile.mkdtemp(prefix="lpse-redis-"))
     port = free_port()
     process = subprocess.Popen(
-        [find_binaries().redis_server, "--port", str(port), "--bind", "127.0.0.1",
-         "--save", "", "--appendonly", "no", "--requirepass", PASSWORD, "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            find_binaries().redis_server,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--requirepass",
+            PASSWORD,
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 30
@@ -55,15 +70,18 @@ def redis_port() -> Iterator[int]:
 def atomic(port: int, **options: Any) -> AtomicRedisLockStore:
     """A store configured the way Rasa builds it from endpoints.production.yml (strings)."""
     config = EndpointConfig(
-        url="127.0.0.1", port=str(port), password=PASSWORD, db="3", key_prefix="test",
+        url="127.0.0.1",
+        port=str(port),
+        password=PASSWORD,
+        db="3",
+        key_prefix="test",
         **options,
     )
     return AtomicRedisLockStore(endpoint_config=config)
 
 
 def stock(port: int) -> RedisLockStore:
-    return RedisLockStore(host="127.0.0.1", port=port, db=3, password=PASSWORD,
-                          key_prefix="test")
+    return RedisLockStore(host="127.0.0.1", port=port, db=3, password=PASSWORD, key_prefix="test")
 
 
 class Interleaved(AtomicRedisLockStore):
@@ -83,8 +101,7 @@ class Interleaved(AtomicRedisLockStore):
 
 
 def interleaved(port: int) -> Interleaved:
-    config = EndpointConfig(url="127.0.0.1", port=port, password=PASSWORD, db=3,
-                            key_prefix="test")
+    config = EndpointConfig(url="127.0.0.1", port=port, password=PASSWORD, db=3, key_prefix="test")
     return Interleaved(endpoint_config=config)
 
 

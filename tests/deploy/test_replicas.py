@@ -107,8 +107,9 @@ async def test_many_senders_at_once_each_get_one_answer(topology: Topology) -> N
     replies = await say_all(urls, [(sender, "/thank", {"seq": 0}) for sender in senders])
     assert all(says(reply, "utter_you_are_welcome") for reply in replies)
     for sender in senders[:: max(1, CONCURRENT_SENDERS // 20)]:
-        user_events = [e for e in stored_events(topology.database_url(), sender)
-                       if e.get("event") == "user"]
+        user_events = [
+            e for e in stored_events(topology.database_url(), sender) if e.get("event") == "user"
+        ]
         assert len(user_events) == 1, (sender, user_events)
 
 
@@ -203,6 +204,9 @@ async def test_restart_of_everything_continues_the_conversation(topology: Topolo
     async with aiohttp.ClientSession() as session:
         reply = await say(session, b, sender, "belum")
     assert says(reply, "utter_escalate_login_javascript_error"), reply
-    texts = [e.get("text") for e in stored_events(topology.database_url(), sender)
-             if e.get("event") == "bot"]
+    texts = [
+        e.get("text")
+        for e in stored_events(topology.database_url(), sender)
+        if e.get("event") == "bot"
+    ]
     assert response_text("utter_ask_solved") in texts

@@ -163,8 +163,13 @@ class Process:
             # Own session: a signal to the test runner's group does not reach it, and the
             # stop below signals exactly this process.
             self.popen = subprocess.Popen(
-                self.argv, cwd=cwd, env=env, stdout=handle, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                self.argv,
+                cwd=cwd,
+                env=env,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
 
     def kill(self) -> None:
@@ -229,31 +234,61 @@ class Topology:
         self.redis = Process(
             "redis",
             [
-                self.binaries.redis_server, "--port", str(self.redis_port),
-                "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--requirepass", self.redis_password, "--dir", str(self.redis_dir),
+                self.binaries.redis_server,
+                "--port",
+                str(self.redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--requirepass",
+                self.redis_password,
+                "--dir",
+                str(self.redis_dir),
             ],
             self.logs / "redis.log",
         )
         self.actions = Process(
             "actions",
-            [sys.executable, "-m", "rasa", "run", "actions", "--actions", "actions",
-             "--port", str(self.action_port)],
+            [
+                sys.executable,
+                "-m",
+                "rasa",
+                "run",
+                "actions",
+                "--actions",
+                "actions",
+                "--port",
+                str(self.action_port),
+            ],
             self.logs / "actions.log",
             ready_url=f"http://127.0.0.1:{self.action_port}/health",
         )
         self.rasa: list[Process] = []
         for index, port in enumerate(self.replica_ports):
             argv = [
-                *self._rasa(), "run", "--model", str(self.model),
-                "--endpoints", str(self.endpoints), "--credentials", str(self.credentials),
-                "--interface", "127.0.0.1", "--port", str(port),
+                *self._rasa(),
+                "run",
+                "--model",
+                str(self.model),
+                "--endpoints",
+                str(self.endpoints),
+                "--credentials",
+                str(self.credentials),
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(port),
             ]
             if self.enable_api:
                 argv += ["--enable-api", "--auth-token", self.api_token]
             self.rasa.append(
                 Process(
-                    f"rasa-{index}", argv, self.logs / f"rasa-{index}.log",
+                    f"rasa-{index}",
+                    argv,
+                    self.logs / f"rasa-{index}.log",
                     ready_url=f"http://127.0.0.1:{port}/",
                 )
             )
@@ -291,9 +326,17 @@ class Topology:
                 "SANIC_WORKERS": "1",
             }
         )
-        for name in ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER",
-                     "POSTGRES_PASSWORD", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD",
-                     "REDIS_DB"):
+        for name in (
+            "POSTGRES_HOST",
+            "POSTGRES_PORT",
+            "POSTGRES_DB",
+            "POSTGRES_USER",
+            "POSTGRES_PASSWORD",
+            "REDIS_HOST",
+            "REDIS_PORT",
+            "REDIS_PASSWORD",
+            "REDIS_DB",
+        ):
             env.pop(name, None)  # whatever the calling shell had: never another server's
         if self.with_stores:
             # Without them the action server keeps its tickets in SQLite (TRACKER_DB), as
@@ -334,12 +377,17 @@ class Topology:
 
     def _run(self, argv: Sequence[str], what: str, timeout: float = 120.0) -> None:
         result = subprocess.run(
-            list(argv), capture_output=True, text=True, timeout=timeout, cwd=self.workdir,
+            list(argv),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.workdir,
             stdin=subprocess.DEVNULL,
         )
         if result.returncode != 0:
-            raise TopologyError(f"{what} failed ({result.returncode}):\n{result.stdout}\n"
-                                f"{result.stderr}")
+            raise TopologyError(
+                f"{what} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+            )
 
     def _let_postgres_traverse(self) -> None:
         """Let the server user traverse (not read) the path to its directory.
@@ -372,11 +420,24 @@ class Topology:
             shutil.chown(self.pg_dir, user=self._pg_user)
             shutil.chown(password_file, user=self._pg_user)
         self._run(
-            self._as_pg_user([
-                self.binaries.initdb, "-D", str(data), "-U", self.db_user,
-                "--pwfile", str(password_file), "--auth", "scram-sha-256",
-                "-E", "UTF8", "--locale", "C.UTF-8", "--no-sync",
-            ]),
+            self._as_pg_user(
+                [
+                    self.binaries.initdb,
+                    "-D",
+                    str(data),
+                    "-U",
+                    self.db_user,
+                    "--pwfile",
+                    str(password_file),
+                    "--auth",
+                    "scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--locale",
+                    "C.UTF-8",
+                    "--no-sync",
+                ]
+            ),
             "initdb",
         )
         password_file.unlink()
@@ -392,10 +453,21 @@ class Topology:
         if not self.durable_postgres:
             options += " -c fsync=off -c synchronous_commit=off"
         self._run(
-            self._as_pg_user([
-                self.binaries.pg_ctl, "-D", str(data), "-l", str(self.pg_dir / "postgres.log"),
-                "-o", options, "-w", "-t", "120", "start",
-            ]),
+            self._as_pg_user(
+                [
+                    self.binaries.pg_ctl,
+                    "-D",
+                    str(data),
+                    "-l",
+                    str(self.pg_dir / "postgres.log"),
+                    "-o",
+                    options,
+                    "-w",
+                    "-t",
+                    "120",
+                    "start",
+                ]
+            ),
             "pg_ctl start",
             timeout=150,
         )
@@ -405,8 +477,12 @@ class Topology:
         import psycopg2
 
         connection = psycopg2.connect(
-            host="127.0.0.1", port=self.postgres_port, user=self.db_user,
-            password=self.db_password, dbname="postgres", connect_timeout=10,
+            host="127.0.0.1",
+            port=self.postgres_port,
+            user=self.db_user,
+            password=self.db_password,
+            dbname="postgres",
+            connect_timeout=10,
         )
         try:
             connection.autocommit = True
@@ -423,8 +499,9 @@ class Topology:
         if not (data / "postmaster.pid").exists():
             return
         self._run(
-            self._as_pg_user([self.binaries.pg_ctl, "-D", str(data), "-m", "fast", "-w",
-                              "-t", "60", "stop"]),
+            self._as_pg_user(
+                [self.binaries.pg_ctl, "-D", str(data), "-m", "fast", "-w", "-t", "60", "stop"]
+            ),
             "pg_ctl stop",
             timeout=90,
         )

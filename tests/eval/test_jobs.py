@@ -15,8 +15,14 @@ TRAINING = [
     for intent, texts in {
         "greet": ["halo", "hai min", "selamat pagi", "pagi kak", "assalamualaikum", "halo admin"],
         "thank": ["makasih", "terima kasih", "thanks min", "trims", "makasih banyak", "tks"],
-        "login_problem": ["gak bisa login", "gagal masuk lpse", "login spse gagal",
-                          "tidak bisa login", "akun gagal login", "login error terus"],
+        "login_problem": [
+            "gak bisa login",
+            "gagal masuk lpse",
+            "login spse gagal",
+            "tidak bisa login",
+            "akun gagal login",
+            "login error terus",
+        ],
     }.items()
     for text in texts
 ]
@@ -30,8 +36,13 @@ def tiny(seed: int) -> list[dict[str, Any]]:
     return [
         {"name": "WhitespaceTokenizer"},
         {"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 3},
-        {"name": "DIETClassifier", "epochs": 2, "random_seed": seed,
-         "number_of_transformer_layers": 0, "entity_recognition": False},
+        {
+            "name": "DIETClassifier",
+            "epochs": 2,
+            "random_seed": seed,
+            "number_of_transformer_layers": 0,
+            "entity_recognition": False,
+        },
     ]
 
 
@@ -39,12 +50,14 @@ def test_worker_processes_give_the_same_predictions(tmp_path: Path) -> None:
     todo = [("a", "first", tiny(1)), ("b", "second", tiny(2))]
     args = argparse.Namespace(jobs=2, folds=2, seed=3)
     parallel: dict[str, PipelineResult] = {}
-    run_in_processes(todo, TRAINING, TESTS, args, tmp_path / "jobs",
-                     lambda r: parallel.__setitem__(r.name, r))
+    run_in_processes(
+        todo, TRAINING, TESTS, args, tmp_path / "jobs", lambda r: parallel.__setitem__(r.name, r)
+    )
     assert set(parallel) == {"a", "b"}
     for name, description, pipeline in todo:
-        alone = evaluate_pipeline(name, description, pipeline, TRAINING, TESTS, 2, 3,
-                                  tmp_path / "alone")
+        alone = evaluate_pipeline(
+            name, description, pipeline, TRAINING, TESTS, 2, 3, tmp_path / "alone"
+        )
         assert parallel[name].description == description
         for key in ("cv", "small"):
             got = [(p.text, p.top) for p in parallel[name].predictions[key]]
@@ -56,8 +69,9 @@ def test_a_decision_run_splits_one_pipeline_over_workers(tmp_path: Path) -> None
     """--cv-only with --jobs: no held-out sets, so only folds, assembled in fold order."""
     args = argparse.Namespace(jobs=2, folds=3, seed=3)
     parallel: list[PipelineResult] = []
-    run_in_processes([("a", "first", tiny(1))], TRAINING, {}, args, tmp_path / "jobs",
-                     parallel.append)
+    run_in_processes(
+        [("a", "first", tiny(1))], TRAINING, {}, args, tmp_path / "jobs", parallel.append
+    )
     alone = evaluate_pipeline("a", "first", tiny(1), TRAINING, {}, 3, 3, tmp_path / "alone")
     assert len(parallel) == 1 and set(parallel[0].predictions) == {"cv"}
     assert [(p.text, p.top) for p in parallel[0].predictions["cv"]] == [

@@ -17,8 +17,9 @@ from eval.metrics import (
 
 
 def prediction(gold: str, top: str, confidence: float, second: float = 0.0) -> Prediction:
-    return Prediction(text="x", gold=gold, top=top, top_confidence=confidence,
-                      second_confidence=second)
+    return Prediction(
+        text="x", gold=gold, top=top, top_confidence=confidence, second_confidence=second
+    )
 
 
 def test_fallback_rule_matches_rasa() -> None:
@@ -81,13 +82,30 @@ def test_threshold_choice_prefers_macro_f1() -> None:
 
 def test_threshold_choice_prefers_a_good_region_to_a_lone_peak() -> None:
     def cell(threshold: float, macro_f1: float):  # type: ignore[no-untyped-def]
-        return (threshold, 0.0, Scores(n=1, accuracy=macro_f1, macro_f1=macro_f1, oos_n=0,
-                                       oos_false_accept=0.0, in_scope_fallback=0.0,
-                                       per_intent={}, confusions=[]))
+        return (
+            threshold,
+            0.0,
+            Scores(
+                n=1,
+                accuracy=macro_f1,
+                macro_f1=macro_f1,
+                oos_n=0,
+                oos_false_accept=0.0,
+                in_scope_fallback=0.0,
+                per_intent={},
+                confusions=[],
+            ),
+        )
 
     # 0.3 is the single best cell, but 0.6 sits in the middle of a plateau that is almost as good.
-    grid = [cell(0.2, 0.80), cell(0.3, 0.87), cell(0.4, 0.80), cell(0.5, 0.85),
-            cell(0.6, 0.86), cell(0.7, 0.84)]
+    grid = [
+        cell(0.2, 0.80),
+        cell(0.3, 0.87),
+        cell(0.4, 0.80),
+        cell(0.5, 0.85),
+        cell(0.6, 0.86),
+        cell(0.7, 0.84),
+    ]
     assert neighbourhood_f1(grid)[(0.6, 0.0)] > neighbourhood_f1(grid)[(0.3, 0.0)]
     threshold, _, _ = choose_thresholds(grid)
     assert threshold == 0.6

@@ -47,9 +47,7 @@ def test_the_compared_pipelines_differ_only_where_their_names_say() -> None:
         ("ours-no-chat-rules", "chat_rules", False, {OUR_TOKENIZER, SPELLING}),
         ("ours-no-variants", "correct_variants", False, {SPELLING}),
     ):
-        changed = [
-            (a, b) for a, b in zip(compared["ours"], compared[name], strict=True) if a != b
-        ]
+        changed = [(a, b) for a, b in zip(compared["ours"], compared[name], strict=True) if a != b]
         assert {after["name"] for _, after in changed} == components, name
         for before, after in changed:
             assert after[option] is value
@@ -61,21 +59,44 @@ def test_the_compared_pipelines_differ_only_where_their_names_say() -> None:
 def test_rasa_default_is_rasas_pipeline_with_only_a_seed_added() -> None:
     default = rasa_default_pipeline()
     assert names(default) == [
-        "WhitespaceTokenizer", "RegexFeaturizer", "LexicalSyntacticFeaturizer",
-        "CountVectorsFeaturizer", "CountVectorsFeaturizer", "DIETClassifier",
-        "EntitySynonymMapper", "ResponseSelector", "FallbackClassifier",
+        "WhitespaceTokenizer",
+        "RegexFeaturizer",
+        "LexicalSyntacticFeaturizer",
+        "CountVectorsFeaturizer",
+        "CountVectorsFeaturizer",
+        "DIETClassifier",
+        "EntitySynonymMapper",
+        "ResponseSelector",
+        "FallbackClassifier",
     ]
     diet = next(step for step in default if step["name"] == "DIETClassifier")
-    assert diet == {"name": "DIETClassifier", "epochs": 100, "constrain_similarities": True,
-                    "random_seed": 1}
+    assert diet == {
+        "name": "DIETClassifier",
+        "epochs": 100,
+        "constrain_similarities": True,
+        "random_seed": 1,
+    }
 
 
 def test_held_out_sets_load_and_typo_copies_really_differ() -> None:
     sets = load_test_sets(42)
     assert set(sets) == {t.key for t in TEST_SETS}
-    for key in ("external", "external-2", "external-3", "external-4", "external-5",
-                "external-6", "external-7", "external-8", "external-9", "external-10",
-                "external-11", "external-12", "external-13", "external-14"):
+    for key in (
+        "external",
+        "external-2",
+        "external-3",
+        "external-4",
+        "external-5",
+        "external-6",
+        "external-7",
+        "external-8",
+        "external-9",
+        "external-10",
+        "external-11",
+        "external-12",
+        "external-13",
+        "external-14",
+    ):
         assert len(sets[key]) >= 250, key
     assert len(sets["public-real"]) >= 40 and len(sets["public-real-2"]) >= 40
     assert len(sets["public-real-3"]) >= 25 and len(sets["public-real-4"]) >= 30
@@ -104,8 +125,12 @@ def result(name: str, right: int, total: int = 10, oos_right: int = 4) -> Pipeli
 def test_comparison_names_wins_ties_and_losses() -> None:
     rows = {(s, m): o for s, m, o in comparison(result("ours", 9), result("rasa-default", 9))}
     assert rows[(MAIN_SET, "accuracy")].startswith("tie")
-    rows = {(s, m): o for s, m, o in comparison(result("ours", 9, oos_right=3),
-                                                  result("rasa-default", 7, oos_right=4))}
+    rows = {
+        (s, m): o
+        for s, m, o in comparison(
+            result("ours", 9, oos_right=3), result("rasa-default", 7, oos_right=4)
+        )
+    }
     assert rows[(MAIN_SET, "accuracy")].startswith("ours")
     # Fewer false accepts is better: ours accepted one more out-of-scope message.
     assert rows[(MAIN_SET, "OOS false-accept")].startswith("default")
@@ -118,8 +143,9 @@ def test_goals_say_not_met_and_list_what_ours_does_not_win() -> None:
     assert "; worse on 4: k-fold CV on data/nlu accuracy: default (0.786 vs 0.929)" in lines
     # The development set is reported apart from the headline figures.
     assert "on the development sets (seen): better on 0 of 3;" in lines
-    report = render_report([result("rasa-default", 7), result("ours", 10)], {}, 5, 42,
-                           {MAIN_SET: 14}, "")
+    report = render_report(
+        [result("rasa-default", 7), result("ours", 10)], {}, 5, 42, {MAIN_SET: 14}, ""
+    )
     assert "accuracy 1.000 (goal ≥ 0.95): met" in report
     goals = report.split("## Headline figures")[0]
     assert "better on 4 of 6; tie on 2:" in goals and "worse on" not in goals
@@ -131,8 +157,11 @@ def test_every_real_public_question_names_its_source() -> None:
 
     from eval.run import ROOT
 
-    for name, size in (("public_real.yml", 40), ("public_real_2.yml", 40),
-                       ("public_real_3.yml", 25)):
+    for name, size in (
+        ("public_real.yml", 40),
+        ("public_real_2.yml", 40),
+        ("public_real_3.yml", 25),
+    ):
         data = yaml.safe_load((ROOT / "tests/nlu" / name).read_text(encoding="utf-8"))
         examples = [e for block in data["nlu"] for e in block["examples"]]
         assert len(examples) >= size, name

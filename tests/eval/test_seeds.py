@@ -25,21 +25,30 @@ def test_only_the_unseen_sets_are_checked() -> None:
 
 def scores(right: int, oos_right: int) -> dict[str, Scores]:
     """One set of 4 in-scope and 2 out-of-scope messages, `right` and `oos_right` correct."""
-    preds = [Prediction("m", "greet", "greet" if i < right else "deny", 0.9, 0.0)
-             for i in range(4)]
-    preds += [Prediction("o", "out_of_scope", "out_of_scope" if i < oos_right else "greet",
-                         0.9, 0.0) for i in range(2)]
+    preds = [Prediction("m", "greet", "greet" if i < right else "deny", 0.9, 0.0) for i in range(4)]
+    preds += [
+        Prediction("o", "out_of_scope", "out_of_scope" if i < oos_right else "greet", 0.9, 0.0)
+        for i in range(2)
+    ]
     return {"external-13": score(preds, 0.3, 0.0)}
 
 
 def test_ours_is_better_only_when_every_pairing_says_so() -> None:
     runs: dict[tuple[str, int], dict[str, Scores]] = {
-        ("ours", 1): scores(4, 2), ("ours", 2): scores(3, 2),
-        ("rasa-default", 1): scores(4, 1), ("rasa-default", 2): scores(2, 1),
+        ("ours", 1): scores(4, 2),
+        ("ours", 2): scores(3, 2),
+        ("rasa-default", 1): scores(4, 1),
+        ("rasa-default", 2): scores(2, 1),
     }
     rows = {(s, m): (a, b, v) for s, m, a, b, v in compare(runs)}
     # Ours' worse seed (5 of 6 right) ties the default's better one (5 of 6): not every pairing.
-    assert rows[("external-13", "accuracy")] == ("0.833-1.000", "0.500-0.833",
-                                                  "ours in 3 of 4 pairings")
-    assert rows[("external-13", "OOS false-accept")] == ("0.000-0.000", "0.500-0.500",
-                                                          "ours in every pairing")
+    assert rows[("external-13", "accuracy")] == (
+        "0.833-1.000",
+        "0.500-0.833",
+        "ours in 3 of 4 pairings",
+    )
+    assert rows[("external-13", "OOS false-accept")] == (
+        "0.000-0.000",
+        "0.500-0.500",
+        "ours in every pairing",
+    )

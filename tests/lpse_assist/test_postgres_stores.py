@@ -77,8 +77,9 @@ def test_concurrent_tickets_on_postgres(pg_env: dict[str, str]) -> None:
     url = tracker_db_settings().url
     ticket_store().ensure_schema()
     references = race_for_references(url, prefix="pg-")
-    again, created = ticket_store().create(key="pg-0-0", topic="t", channel="sms",
-                                           sender_masked="x", last_messages=[])
+    again, created = ticket_store().create(
+        key="pg-0-0", topic="t", channel="sms", sender_masked="x", last_messages=[]
+    )
     assert not created and again.reference in references
 
 
@@ -86,16 +87,29 @@ def test_review_reads_rasa_events_from_postgres(
     postgres: Topology, pg_env: dict[str, str], tmp_path: Path
 ) -> None:
     store = SQLTrackerStore(
-        Domain.load(str(ROOT / "domain.yml")), dialect="postgresql", host="127.0.0.1",
-        port=postgres.postgres_port, db=postgres.db_name, username=postgres.db_user,
+        Domain.load(str(ROOT / "domain.yml")),
+        dialect="postgresql",
+        host="127.0.0.1",
+        port=postgres.postgres_port,
+        db=postgres.db_name,
+        username=postgres.db_user,
         password=postgres.db_password,
     )
-    parse = {"text": "akun sy kekunci", "intent": {"name": "login_problem", "confidence": 0.3},
-             "entities": [], "intent_ranking": [{"name": "login_problem", "confidence": 0.3}]}
-    tracker = DialogueStateTracker.from_events("whatsapp:+6281234567890", [
-        ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"),
-        UserUttered("akun sy kekunci", parse["intent"], [], parse),
-    ])
+    parse = {
+        "text": "akun sy kekunci",
+        "intent": {"name": "login_problem", "confidence": 0.3},
+        "entities": [],
+        "intent_ranking": [{"name": "login_problem", "confidence": 0.3}],
+    }
+    tracker = DialogueStateTracker.from_events(
+        "whatsapp:+6281234567890",
+        [
+            ActionExecuted("action_session_start"),
+            SessionStarted(),
+            ActionExecuted("action_listen"),
+            UserUttered("akun sy kekunci", parse["intent"], [], parse),
+        ],
+    )
     loop = asyncio.new_event_loop()  # private: asyncio.run would reset the thread's loop
     try:
         loop.run_until_complete(store.save(tracker))
@@ -106,8 +120,13 @@ def test_review_reads_rasa_events_from_postgres(
     out = tmp_path / "review.yml"
     env = {**os.environ, **pg_env}
     env.pop("TRACKER_DB_DIALECT", None)
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "review.py"), "--out", str(out)],
-                          env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "review.py"), "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     items = yaml.safe_load(out.read_text(encoding="utf-8"))["items"]
     assert [(i["text"], i["predicted"], i["senders"]) for i in items] == [

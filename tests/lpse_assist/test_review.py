@@ -37,11 +37,17 @@ def said(text: str, intent: str, confidence: float, runner_up: str | None = None
 
 def conversation(sender: str, *messages: Any) -> DialogueStateTracker:
     events: list[Any] = [
-        ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        ActionExecuted("action_listen"),
     ]
     for message in messages:
-        events += [message, ActionExecuted("utter_greet"), BotUttered("ok"),
-                   ActionExecuted("action_listen")]
+        events += [
+            message,
+            ActionExecuted("utter_greet"),
+            BotUttered("ok"),
+            ActionExecuted("action_listen"),
+        ]
     return DialogueStateTracker.from_events(sender, events)
 
 
@@ -84,7 +90,10 @@ def run_review(store: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env.update(TRACKER_DB=str(store), TRACKER_DB_DIALECT="sqlite")
     return subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "review.py"), *args],
-        env=env, capture_output=True, text=True, timeout=300,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -123,8 +132,12 @@ def test_review_file_lists_the_uncertain_messages_masked(store_path: Path, tmp_p
 
 def test_threshold_and_csv(store_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "review.csv"
-    assert run_review(store_path, "--threshold", "0.4", "--format", "csv", "--out",
-                      str(out)).returncode == 0
+    assert (
+        run_review(
+            store_path, "--threshold", "0.4", "--format", "csv", "--out", str(out)
+        ).returncode
+        == 0
+    )
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     # Only the fallback and the 0.38 message are below 0.40.
     assert sorted(r["text"].lower() for r in rows) == ["akun sy kekunci", "cara daftar dapodik"]
@@ -143,8 +156,11 @@ def test_labelled_items_move_into_the_nlu_data(store_path: Path, tmp_path: Path)
     out = tmp_path / "review.yml"
     assert run_review(store_path, "--out", str(out)).returncode == 0
     text = out.read_text(encoding="utf-8")
-    text = text.replace('  - text: "cara daftar dapodik"\n    label: ""',
-                        '  - text: "cara daftar dapodik"\n    label: out_of_scope', 1)
+    text = text.replace(
+        '  - text: "cara daftar dapodik"\n    label: ""',
+        '  - text: "cara daftar dapodik"\n    label: out_of_scope',
+        1,
+    )
     text = text.replace('label: ""', "label: login_problem", 1)  # first remaining item
     out.write_text(text, encoding="utf-8")
 

@@ -49,10 +49,18 @@ def user(text: str, intent: str, message_id: str, **extra: Any) -> dict[str, Any
 CONVERSATION = [
     user("gak bisa login", "login_problem", "SM1", metadata={"twilio": {"medium": "whatsapp"}}),
     {"event": "bot", "text": "Pesan apa yang muncul?"},
-    user("/login_javascript_error", "login_javascript_error", "SM2",
-         metadata={"twilio": {"medium": "whatsapp", "choice": 2}}),
-    user("masih error, wa saya 0812 3456 7890", "deny", "SM3",
-         metadata={"twilio": {"medium": "whatsapp"}}),
+    user(
+        "/login_javascript_error",
+        "login_javascript_error",
+        "SM2",
+        metadata={"twilio": {"medium": "whatsapp", "choice": 2}},
+    ),
+    user(
+        "masih error, wa saya 0812 3456 7890",
+        "deny",
+        "SM3",
+        metadata={"twilio": {"medium": "whatsapp"}},
+    ),
 ]
 
 
@@ -67,8 +75,6 @@ def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield path
     reset_ticket_services()
     reset_settings_cache()
-
-
 
 
 def use_standin(monkeypatch: pytest.MonkeyPatch, standin: LocalTwilio, helpdesk: str) -> None:
@@ -93,8 +99,12 @@ def test_references_count_per_local_day(tmp_path: Path) -> None:
 
     def make(key: str, now: datetime) -> str:
         ticket, created = store.create(
-            key=key, topic="t", channel="sms", sender_masked="+62812****7890",
-            last_messages=[], now=now,
+            key=key,
+            topic="t",
+            channel="sms",
+            sender_masked="+62812****7890",
+            last_messages=[],
+            now=now,
         )
         assert created
         return ticket.reference
@@ -112,10 +122,8 @@ def test_concurrent_writers_get_distinct_consecutive_numbers(tmp_path: Path) -> 
 
 def test_close_and_list(tmp_path: Path) -> None:
     store = TicketStore(f"sqlite:///{tmp_path / 't.db'}", WIB)
-    first, _ = store.create(key="1", topic="a", channel="sms", sender_masked="x",
-                            last_messages=[])
-    second, _ = store.create(key="2", topic="b", channel="sms", sender_masked="x",
-                             last_messages=[])
+    first, _ = store.create(key="1", topic="a", channel="sms", sender_masked="x", last_messages=[])
+    second, _ = store.create(key="2", topic="b", channel="sms", sender_masked="x", last_messages=[])
     closed = store.close(first.reference.lower(), "ditelepon")
     assert closed is not None and closed.status == "closed" and closed.close_note == "ditelepon"
     assert [t.reference for t in store.list()] == [second.reference]
@@ -143,7 +151,9 @@ async def test_open_ticket_keeps_masked_sender_channel_and_last_messages(db_path
 def test_sms_notification_is_gsm7_and_short() -> None:
     store = TicketStore("sqlite://", WIB)
     ticket, _ = store.create(
-        key="k", topic="sikap_integration_failed", channel="whatsapp",
+        key="k",
+        topic="sikap_integration_failed",
+        channel="whatsapp",
         sender_masked="whatsapp:+62812****7890",
         last_messages=[{"text": "“integrasi” gagal 😭 " * 40, "intent": "deny"}],
     )
@@ -218,7 +228,10 @@ def test_tickets_cli_lists_shows_and_closes(tmp_path: Path) -> None:
     db = tmp_path / "tracker.db"
     store = TicketStore(f"sqlite:///{db}", WIB)
     ticket, _ = store.create(
-        key="cli", topic="ppk_change_unit", channel="sms", sender_masked="+62812****7890",
+        key="cli",
+        topic="ppk_change_unit",
+        channel="sms",
+        sender_masked="+62812****7890",
         last_messages=[{"text": "ppk pindah satker", "intent": "ppk_change_unit"}],
     )
     store.dispose()
@@ -228,7 +241,10 @@ def test_tickets_cli_lists_shows_and_closes(tmp_path: Path) -> None:
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, str(ROOT / "scripts" / "tickets.py"), *args],
-            env=env, capture_output=True, text=True, timeout=120,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
 
     listed = cli("list")
@@ -254,15 +270,27 @@ async def test_development_credentials_never_reach_the_real_twilio(db_path: Path
             return ["SM1"]
 
     dev = TwilioSettings(
-        account_sid="ACdev00000000000000000000000000000", auth_token="dev-auth-token-not-secret",
-        sms_number=SMS_NUMBER, whatsapp_number=WHATSAPP_NUMBER, webhook_url="",
-        api_base_url="", send_timeout=1.0, send_attempts=1,
+        account_sid="ACdev00000000000000000000000000000",
+        auth_token="dev-auth-token-not-secret",
+        sms_number=SMS_NUMBER,
+        whatsapp_number=WHATSAPP_NUMBER,
+        webhook_url="",
+        api_base_url="",
+        send_timeout=1.0,
+        send_attempts=1,
     )
     store = ticket_store()
-    ticket, _ = store.create(key="dev", topic="t", channel="sms", sender_masked="x",
-                             last_messages=[], notify_status="pending")
-    notifier = HelpdeskNotifier(TicketSettings("+6281100000004", "Asia/Jakarta", 5), dev, store,
-                                sender=Spy("", ""))
+    ticket, _ = store.create(
+        key="dev",
+        topic="t",
+        channel="sms",
+        sender_masked="x",
+        last_messages=[],
+        notify_status="pending",
+    )
+    notifier = HelpdeskNotifier(
+        TicketSettings("+6281100000004", "Asia/Jakarta", 5), dev, store, sender=Spy("", "")
+    )
     notifier.notify(ticket)
     await notifier.wait()
     assert calls == []

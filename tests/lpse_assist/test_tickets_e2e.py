@@ -67,15 +67,15 @@ def test_escalation_gives_one_ticket_its_reference_and_a_helpdesk_message(bot: T
 
     store = TicketStore(f"sqlite:///{bot.env['TRACKER_DB']}")
     try:
-        mine = [t for t in store.list(status=None, limit=500)
-                if t.sender_masked == mask_phone(user)]
+        mine = [
+            t for t in store.list(status=None, limit=500) if t.sender_masked == mask_phone(user)
+        ]
         assert [t.reference for t in mine] == [reference]
         ticket = mine[0]
         assert (ticket.topic, ticket.channel) == ("login_javascript_error", "whatsapp")
         assert [m["text"] for m in ticket.last_messages][0] == "gak bisa login"
 
-        notified = wait_for(lambda: [m for m in bot.sent(to=HELPDESK)
-                                     if reference in m["body"]])
+        notified = wait_for(lambda: [m for m in bot.sent(to=HELPDESK) if reference in m["body"]])
         assert len(notified) == 1, bot.logs()
         assert notified[0]["via"] == "rest"
         assert notified[0]["from"] == bot.env["TWILIO_WHATSAPP_NUMBER"]

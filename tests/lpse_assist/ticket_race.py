@@ -25,7 +25,10 @@ def race_for_references(url: str, zone: tzinfo | None = None, prefix: str = "") 
         try:
             for n in range(TICKETS_EACH):
                 ticket, created = store.create(
-                    key=f"{prefix}{worker}-{n}", topic="t", channel="sms", sender_masked="x",
+                    key=f"{prefix}{worker}-{n}",
+                    topic="t",
+                    channel="sms",
+                    sender_masked="x",
                     last_messages=[],
                 )
                 assert created

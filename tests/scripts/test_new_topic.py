@@ -13,8 +13,20 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 # Generated, local or large: not part of what a trainer edits.
-SKIP = {".venv", "models", ".data", "results", ".git", "review", ".rasa", ".pytest_cache",
-        ".mypy_cache", ".ruff_cache", "__pycache__", "node_modules"}
+SKIP = {
+    ".venv",
+    "models",
+    ".data",
+    "results",
+    ".git",
+    "review",
+    ".rasa",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    "__pycache__",
+    "node_modules",
+}
 
 
 def copy_project(destination: Path) -> Path:
@@ -22,8 +34,11 @@ def copy_project(destination: Path) -> Path:
     project = destination / "main"
     archive = destination / "project.tar"
     with tarfile.open(archive, "w") as tar:
-        tar.add(ROOT, arcname="main", filter=lambda info: None if set(
-            Path(info.name).parts) & SKIP else info)
+        tar.add(
+            ROOT,
+            arcname="main",
+            filter=lambda info: None if set(Path(info.name).parts) & SKIP else info,
+        )
     with tarfile.open(archive) as tar:
         tar.extractall(destination)
     archive.unlink()
@@ -35,8 +50,14 @@ def copy_project(destination: Path) -> Path:
 
 def run(project: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", PYTHONPATH=str(project))
-    return subprocess.run([sys.executable, *args], cwd=project, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +106,16 @@ def test_project_is_valid_right_after(project: Path) -> None:
 
 
 def test_consistency_tests_still_pass(project: Path) -> None:
-    done = run(project, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-               "tests/test_consistency.py", "tests/actions/test_support.py")
+    done = run(
+        project,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "tests/test_consistency.py",
+        "tests/actions/test_support.py",
+    )
     assert done.returncode == 0, done.stdout[-3000:]
 
 

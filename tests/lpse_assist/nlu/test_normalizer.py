@@ -157,8 +157,7 @@ def test_a_standard_form_written_twice_is_refused(tmp_path: Path) -> None:
     import yaml
 
     terms = tmp_path / "terms.yml"
-    terms.write_text("replace:\n  sudah: [sdh]\n  lupa: [lali]\n  sudah: [wis]\n",
-                     encoding="utf-8")
+    terms.write_text("replace:\n  sudah: [sdh]\n  lupa: [lali]\n  sudah: [wis]\n", encoding="utf-8")
     with pytest.raises(yaml.YAMLError, match="'sudah' is listed twice"):
         load_terms(terms)
     # The shipped file goes through the same check.

@@ -66,7 +66,12 @@ def test_known_short_and_non_alphabetic_words_are_left_alone(tmp_path: Path) -> 
     # `spse` and `lkpp` are training words; `pkb` is too short (and in no word list: `pkt`
     # was, until terms.yml made it `paket`); numbers and codes are not typos.
     assert corrected(component, "spse lkpp pkb 021 4.5 user123") == [
-        "spse", "lkpp", "pkb", "021", "4.5", "user123",
+        "spse",
+        "lkpp",
+        "pkb",
+        "021",
+        "4.5",
+        "user123",
     ]
     # A word far from every training word stays as typed.
     assert corrected(component, "dapodik") == ["dapodik"]
@@ -79,7 +84,9 @@ def test_typed_forms_kept_by_the_tokenizer_are_not_touched(tmp_path: Path) -> No
     component.process([message])
     tokens = message.get(TOKENS_NAMES[TEXT])
     assert [(t.text, bool(t.get(ORIGINAL_FLAG))) for t in tokens] == [
-        ("pw", True), ("password", False), ("gagal", False),
+        ("pw", True),
+        ("password", False),
+        ("gagal", False),
     ]
     # Offsets still point at what the user typed.
     assert (tokens[2].start, tokens[2].end) == (3, 8)

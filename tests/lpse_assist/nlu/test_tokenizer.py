@@ -33,11 +33,23 @@ def test_tokens_hold_standard_words_and_original_offsets() -> None:
     make_tokenizer().process([message])
     tokens = message.get(TOKENS_NAMES[TEXT])
     assert [t.text for t in tokens] == [
-        "saya", "tidak", "bisa", "login", "password", "salah", "terus",
+        "saya",
+        "tidak",
+        "bisa",
+        "login",
+        "password",
+        "salah",
+        "terus",
     ]
     # Offsets point into the text as typed; the text itself is untouched.
     assert [text[t.start : t.end] for t in tokens] == [
-        "sy", "gk", "bs", "login", "pw", "slh", "trs",
+        "sy",
+        "gk",
+        "bs",
+        "login",
+        "pw",
+        "slh",
+        "trs",
     ]
     assert message.get(TEXT) == text
 
@@ -48,7 +60,9 @@ def test_one_word_to_many_and_many_to_one() -> None:
     make_tokenizer().process([message])
     tokens = message.get(TOKENS_NAMES[TEXT])
     assert [(t.text, text[t.start : t.end]) for t in tokens] == [
-        ("tidak", "gabisa"), ("bisa", "gabisa"), ("javascript", "java script"),
+        ("tidak", "gabisa"),
+        ("bisa", "gabisa"),
+        ("javascript", "java script"),
     ]
 
 
@@ -77,8 +91,12 @@ def test_training_and_inference_give_the_same_features(tmp_path: Path) -> None:
     )
     tokenizer.process_training_data(data)
     featurizer = CountVectorsFeaturizer.create(
-        {**CountVectorsFeaturizer.get_default_config(), "analyzer": "char_wb",
-         "min_ngram": 1, "max_ngram": 4},
+        {
+            **CountVectorsFeaturizer.get_default_config(),
+            "analyzer": "char_wb",
+            "min_ngram": 1,
+            "max_ngram": 4,
+        },
         LocalModelStorage(tmp_path),
         Resource("char_ngrams"),
         ExecutionContext(GraphSchema({}), node_name="char_ngrams"),
@@ -126,8 +144,20 @@ def test_keep_original_adds_the_typed_word_before_its_standard_form() -> None:
     make_tokenizer(keep_original=True).process([message])
     tokens = message.get(TOKENS_NAMES[TEXT])
     assert [t.text for t in tokens] == [
-        "gabisa", "tidak", "bisa", "login", "java", "script", "javascript",
+        "gabisa",
+        "tidak",
+        "bisa",
+        "login",
+        "java",
+        "script",
+        "javascript",
     ]
     assert [bool(t.get(ORIGINAL_FLAG)) for t in tokens] == [
-        True, False, False, False, True, True, False,
+        True,
+        False,
+        False,
+        False,
+        True,
+        True,
+        False,
     ]

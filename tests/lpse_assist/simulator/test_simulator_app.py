@@ -44,7 +44,9 @@ def test_sms_view_has_encoding_segments_and_no_formatting() -> None:
     body = "Reset password lewat Lupa Password. " * 6
     view = message_view(body, "sms")
     assert (view["encoding"], view["segments"], view["chars"]) == (
-        "GSM-7", sms_segments(body), len(body)
+        "GSM-7",
+        sms_segments(body),
+        len(body),
     )
     assert "<strong>" not in message_view("*tebal*", "sms")["html"]
     assert message_view("\u201ckutip\u201d", "sms")["encoding"] == "UCS-2"
@@ -68,15 +70,19 @@ async def bot() -> AsyncIterator[Bot]:
 
 async def simulate(bot: Bot, token: str, payload: dict[str, Any]) -> tuple[int, Any]:
     config = SimulatorConfig(
-        webhook_url=bot.webhook_url, auth_token=token, account_sid=ACCOUNT_SID,
-        sms_number=SMS_NUMBER, whatsapp_number=WHATSAPP_NUMBER,
+        webhook_url=bot.webhook_url,
+        auth_token=token,
+        account_sid=ACCOUNT_SID,
+        sms_number=SMS_NUMBER,
+        whatsapp_number=WHATSAPP_NUMBER,
     )
     port = free_port()
     runner = await start(config, "127.0.0.1", port)
     try:
-        async with aiohttp.ClientSession() as session, session.post(
-            f"http://127.0.0.1:{port}/api/send", json=payload
-        ) as response:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(f"http://127.0.0.1:{port}/api/send", json=payload) as response,
+        ):
             return response.status, await response.json()
     finally:
         await runner.cleanup()
@@ -90,7 +96,9 @@ async def test_signed_whatsapp_message_gets_the_twiml_reply_rendered(bot: Bot) -
     [message] = data["messages"]
     assert "<strong>LPSE Assist</strong>" in message["html"]
     assert [o["title"] for o in message["options"]] == [
-        "Tidak bisa login", "Lupa password", "Hubungi helpdesk"
+        "Tidak bisa login",
+        "Lupa password",
+        "Hubungi helpdesk",
     ]
     assert "segments" not in message
 

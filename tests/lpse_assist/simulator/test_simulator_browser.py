@@ -30,8 +30,14 @@ pytestmark = pytest.mark.e2e
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Headless, no sandbox (root in CI), and nothing that calls out to the internet.
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 REPLY_TIMEOUT_MS = 90_000  # the first turns wait for a cold model on a busy 2-core machine
 SCREENSHOTS = ROOT / "results" / "simulator"
@@ -45,9 +51,17 @@ def simulator(twilio_bot: TwilioBot, tmp_path_factory: pytest.TempPathFactory) -
     env = {**twilio_bot.env, "SIMULATOR_PORT": str(port)}
     with log.open("wb") as handle:
         process = subprocess.Popen(
-            [sys.executable, "-m", "lpse_assist.simulator", "--webhook-url",
-             twilio_bot.webhook_url],
-            cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "lpse_assist.simulator",
+                "--webhook-url",
+                twilio_bot.webhook_url,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
     url = f"http://127.0.0.1:{port}"
@@ -116,9 +130,7 @@ def tap_option(page: Page, title: str) -> Locator:
     return wait_for_reply(page, before)
 
 
-def test_whatsapp_then_sms_conversation_in_the_simulator(
-    simulator: str, browser: Browser
-) -> None:
+def test_whatsapp_then_sms_conversation_in_the_simulator(simulator: str, browser: Browser) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 900, "height": 820})
     page = context.new_page()

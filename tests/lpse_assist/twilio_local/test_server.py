@@ -16,9 +16,6 @@ from tests.lpse_assist.channels.harness import ACCOUNT_SID, AUTH_TOKEN
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 
 
-
-
-
 def sync_client(standin: LocalTwilio, token: str = AUTH_TOKEN) -> Client:
     client = Client(ACCOUNT_SID, token)
     client.api.base_url = standin.base_url
