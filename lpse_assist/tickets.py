@@ -11,7 +11,10 @@ close tickets with ``make tickets`` (``scripts/tickets.py``).
   returns the same ticket.
 * Numbers are per day (local date, ``TICKET_TIMEZONE``) and safe under concurrency: the pair
   (day, number) is unique, and a writer that loses the race takes the next number.
-* Only masked phone numbers are stored; numbers users typed into messages are masked too.
+* Phone numbers are shown masked (lists, notifications, logs); numbers users typed into
+  messages are masked too. The whole sender id is kept only in ``conversation_id`` (the
+  tracker store in the same database is keyed by it anyway): a user's own tickets are found
+  by it, and the helpdesk answers the user through it.
 * Nothing connects at import time; the engine is created on first use.
 """
 
@@ -46,7 +49,9 @@ from sqlalchemy import (
     create_engine,
     func,
     insert,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Engine
@@ -87,6 +92,9 @@ tickets_table = Table(
     Column("topic", String(100), nullable=False, default=""),
     Column("channel", String(32), nullable=False, default=""),
     Column("sender_masked", String(64), nullable=False, default=""),
+    # The whole sender id (``whatsapp:+62...``): whose ticket it is. Nullable: tables created
+    # before this column have rows without it (ensure_schema adds the column).
+    Column("conversation_id", String(128), nullable=True, index=True),
     Column("last_messages", Text, nullable=False, default="[]"),  # JSON list
     Column("notify_status", String(16), nullable=False, default=NOTIFY_SKIPPED),
     Column("closed_at", DateTime, nullable=True),
@@ -132,6 +140,8 @@ class Ticket:
     notify_status: str = NOTIFY_SKIPPED
     closed_at: datetime | None = None
     close_note: str | None = None
+    # The whole sender id; never printed (repr) or logged.
+    conversation_id: str = field(default="", repr=False)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Ticket:
@@ -152,6 +162,7 @@ class Ticket:
             notify_status=row["notify_status"],
             closed_at=closed.replace(tzinfo=timezone.utc) if closed else None,
             close_note=row["close_note"],
+            conversation_id=row.get("conversation_id") or "",
         )
 
     def local_time(self, zone: tzinfo) -> str:
@@ -247,7 +258,24 @@ class TicketStore:
         except (OperationalError, ProgrammingError, IntegrityError):
             # Another process created it between the check and the CREATE: fine if it's there.
             metadata.create_all(self.engine, checkfirst=True)
+        self._add_missing_columns()
         self._schema_ready = True
+
+    def _add_missing_columns(self) -> None:
+        """Bring a table made by an earlier version up to date (columns are only added)."""
+        present = {c["name"] for c in inspect(self.engine).get_columns(tickets_table.name)}
+        for column in tickets_table.columns:
+            if column.name in present:
+                continue
+            kind = column.type.compile(dialect=self.engine.dialect)
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        text(f"ALTER TABLE {tickets_table.name} ADD COLUMN {column.name} {kind}")
+                    )
+            except (OperationalError, ProgrammingError):
+                # Another replica added it first.
+                logger.info("Column %s of %s already added.", column.name, tickets_table.name)
 
     def create(
         self,
@@ -258,6 +286,7 @@ class TicketStore:
         sender_masked: str,
         last_messages: builtins.list[dict[str, Any]],
         notify_status: str = NOTIFY_SKIPPED,
+        conversation_id: str = "",
         now: datetime | None = None,
     ) -> tuple[Ticket, bool]:
         """Record a ticket; ``(ticket, True)`` when new, ``(the existing one, False)`` when
@@ -297,6 +326,7 @@ class TicketStore:
                             topic=topic,
                             channel=channel,
                             sender_masked=sender_masked,
+                            conversation_id=conversation_id or None,
                             last_messages=json.dumps(last_messages, ensure_ascii=False),
                             notify_status=notify_status,
                         )
@@ -326,6 +356,24 @@ class TicketStore:
                 .mappings()
                 .first()
             )
+        return Ticket.from_row(row) if row is not None else None
+
+    def for_conversation(
+        self, conversation_id: str, reference: str | None = None, status: str | None = None
+    ) -> Ticket | None:
+        """The conversation's own ticket: the one with ``reference`` if it is theirs, else
+        their newest (with ``status``, when given). Another conversation's ticket is ``None``.
+        """
+        if not conversation_id:
+            return None
+        self.ensure_schema()
+        query = select(tickets_table).where(tickets_table.c.conversation_id == conversation_id)
+        if reference:
+            query = query.where(tickets_table.c.reference == reference.strip().upper())
+        if status:
+            query = query.where(tickets_table.c.status == status)
+        with self.engine.connect() as conn:
+            row = conn.execute(query.order_by(tickets_table.c.id.desc())).mappings().first()
         return Ticket.from_row(row) if row is not None else None
 
     def list(self, status: str | None = OPEN, limit: int = 50) -> builtins.list[Ticket]:
@@ -525,6 +573,7 @@ async def open_ticket(
         topic=topic or "umum",
         channel=channel_of(sender_id, events),
         sender_masked=mask_phone(sender_id),
+        conversation_id=sender_id,
         last_messages=last_user_messages(events, ticket_settings().last_messages),
         notify_status=NOTIFY_PENDING if notifier.enabled else NOTIFY_SKIPPED,
     )

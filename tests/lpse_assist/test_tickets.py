@@ -131,6 +131,66 @@ def test_close_and_list(tmp_path: Path) -> None:
     assert store.close("LPSE-19990101-0001") is None
 
 
+def test_a_conversation_finds_only_its_own_tickets(tmp_path: Path) -> None:
+    store = TicketStore(f"sqlite:///{tmp_path / 't.db'}", WIB)
+    other = "whatsapp:+6289999999999"
+
+    def make(key: str, conversation: str) -> str:
+        ticket, _ = store.create(
+            key=key,
+            topic="t",
+            channel="whatsapp",
+            sender_masked="x",
+            last_messages=[],
+            conversation_id=conversation,
+        )
+        return ticket.reference
+
+    older, newer, theirs = make("1", USER), make("2", USER), make("3", other)
+    found = store.for_conversation(USER)
+    assert found is not None and found.reference == newer and found.conversation_id == USER
+    mine = store.for_conversation(USER, older.lower())
+    assert mine is not None and mine.reference == older
+    assert store.for_conversation(USER, theirs) is None  # exists, but is not theirs
+    assert store.for_conversation(USER, "LPSE-19990101-0001") is None
+    assert store.for_conversation("", theirs) is None
+    store.close(newer)
+    still_open = store.for_conversation(USER, status="open")
+    assert still_open is not None and still_open.reference == older
+    assert USER not in repr(found)  # the whole number is never printed
+
+
+def test_a_table_from_an_earlier_version_gets_the_new_column(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:  # lpse_tickets as the previous release created it
+        db.execute(
+            "CREATE TABLE lpse_tickets (id INTEGER PRIMARY KEY, reference VARCHAR(32) NOT NULL"
+            " UNIQUE, day VARCHAR(8) NOT NULL, seq INTEGER NOT NULL, escalation_key"
+            " VARCHAR(64) NOT NULL UNIQUE, created_at DATETIME NOT NULL, status VARCHAR(16)"
+            " NOT NULL, topic VARCHAR(100) NOT NULL, channel VARCHAR(32) NOT NULL,"
+            " sender_masked VARCHAR(64) NOT NULL, last_messages TEXT NOT NULL, notify_status"
+            " VARCHAR(16) NOT NULL, closed_at DATETIME, close_note TEXT)"
+        )
+        db.execute(
+            "INSERT INTO lpse_tickets VALUES (1, 'LPSE-20261201-0001', '20261201', 1, 'k',"
+            " '2026-12-01 01:00:00', 'open', 't', 'sms', 'x', '[]', 'skipped', NULL, NULL)"
+        )
+    store = TicketStore(f"sqlite:///{path}", WIB)
+    old = store.get("LPSE-20261201-0001")
+    assert old is not None and old.conversation_id == ""
+    ticket, created = store.create(
+        key="new",
+        topic="t",
+        channel="sms",
+        sender_masked="x",
+        last_messages=[],
+        conversation_id=USER,
+    )
+    assert created and store.for_conversation(USER) == ticket
+
+
 # ------------------------------------------------------------------------- what it records
 
 
@@ -143,7 +203,15 @@ async def test_open_ticket_keeps_masked_sender_channel_and_last_messages(db_path
         "[pilihan 2: login_javascript_error]",
         "masih error, wa saya 0812****90",
     ]
-    assert "7890" not in db_path.read_bytes().decode("latin-1").replace("****7890", "")
+    # The whole number is kept in conversation_id only (whose ticket it is); every other
+    # column holds it masked.
+    import sqlite3
+
+    with sqlite3.connect(db_path) as db:
+        db.row_factory = sqlite3.Row
+        row = dict(db.execute("SELECT * FROM lpse_tickets").fetchone())
+    assert row.pop("conversation_id") == USER
+    assert "7890" not in repr(row).replace("****7890", "")
     again = await open_ticket(USER, CONVERSATION, "login_javascript_error")
     assert again.reference == ticket.reference
 
