@@ -18,7 +18,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from lpse_assist.channels.choices import Choice, resolve_choice
+from lpse_assist.channels.choices import Choice, parse_choice, resolve_choice
 
 logger = logging.getLogger(__name__)
 
@@ -26,8 +26,8 @@ logger = logging.getLogger(__name__)
 async def choice_of(request: Request, sender: str, text: str) -> Choice | None:
     """What a bare number stands for in this conversation, else None (not a number, no agent)."""
     agent = getattr(request.app.ctx, "agent", None)
-    if agent is None:
-        return None
+    if agent is None or parse_choice(text) is None:
+        return None  # most messages are words: no extra tracker load for them
     tracker = await agent.tracker_store.retrieve(sender)
     return resolve_choice(text, list(tracker.events) if tracker else [])
 
