@@ -48,9 +48,11 @@ $(STAMP): requirements.txt requirements-dev.txt requirements.lock pyproject.toml
 
 setup: $(STAMP) ## create .venv, install the pinned dependencies and this project (editable)
 
-# Trains only when data, domain, config or our NLU components changed since the last model.
+# Trains only when data, domain, config, our NLU components or the runtime packages changed
+# since the last model; the venv is order-only, so reinstalling the project (a pyproject.toml
+# change) or the dev tools does not retrain.
 # flock: one training at a time on this machine (it takes both cores).
-$(MODEL): $(STAMP) $(TRAIN_INPUTS)
+$(MODEL): $(TRAIN_INPUTS) requirements.txt requirements.lock | $(STAMP)
 	@mkdir -p models
 	flock /tmp/lpse-assist-train.lock $(RASA) train --fixed-model-name lpse-assist --out models
 	@touch $@

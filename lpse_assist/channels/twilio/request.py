@@ -182,15 +182,14 @@ class Signatures:
 
     def is_signed(self, request: Request, params: FormParams | None, route: str) -> bool:
         """True when ``request`` to ``route`` carries Twilio's valid signature of ``params``."""
+        url = self.signed_url(request, route)
         if self._validator is None or params is None:
             return False
         signature = request.headers.get("x-twilio-signature") or ""
         if not signature:
             return False
         try:
-            return bool(
-                self._validator.validate(self.signed_url(request, route), params, signature)
-            )
+            return bool(self._validator.validate(url, params, signature))
         except (ValueError, TypeError):
             # A forged Host header ("host:abc") or odd parameters: not a request Twilio signed.
             return False
