@@ -150,3 +150,8 @@ tickets: $(STAMP)
 simulator: $(STAMP)
 	$(PY) -m lpse_assist.simulator
 # --- end trainers ---
+
+# NLU test sets
+.PHONY: nlu-sets-table
+nlu-sets-table: $(STAMP) ## rewrite the table in tests/nlu/README.md from tests/nlu/sets.yml
+	$(PY) -m eval.sets --readme

@@ -24,7 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from eval.run import load_test_sets, machine, median, percentile, quiet_logs  # noqa: E402
+from eval.report import median, percentile  # noqa: E402
+from eval.results import run_info  # noqa: E402
+from eval.sets import load_test_sets  # noqa: E402
+from eval.training import quiet_logs  # noqa: E402
 
 TARGET_TRAIN_SECONDS = 180.0
 TARGET_PARSE_P50_MS = 20.0
@@ -83,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     quiet_logs()
 
-    info = machine()
+    info = run_info()
     print("machine: " + "; ".join(f"{k} {v}" for k, v in info.items()))
     # Every held-out message, the typo copies included (they take the spelling corrector's path).
     texts = [text for examples in load_test_sets(42).values() for text, _ in examples]

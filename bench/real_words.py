@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from eval.metrics import add_typos  # noqa: E402
-from eval.run import load_examples  # noqa: E402
+from eval.sets import load_examples  # noqa: E402
 
 
 def standard_words(texts: Iterable[str]) -> list[str]:
