@@ -24,7 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from eval.report import median, percentile  # noqa: E402
+from bench.machine import load_average  # noqa: E402
+from bench.stats import median, percentile  # noqa: E402
 from eval.results import run_info  # noqa: E402
 from eval.sets import load_test_sets  # noqa: E402
 from eval.training import quiet_logs  # noqa: E402
@@ -101,15 +102,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"[target < {TARGET_TRAIN_SECONDS:.0f} s: {verdict}]"
             )
         timings = parse_latencies_ms(model, texts, args.rounds)
-    p50, p95 = median(timings), percentile(timings, 95)
+    p50, p95 = median(timings), percentile(timings, 0.95)
     verdict = "ok" if p50 < TARGET_PARSE_P50_MS else "OVER TARGET"
     print(
         f"parse_message over {len(timings)} calls ({len(texts)} messages x {args.rounds}): "
         f"p50 {p50:.1f} ms, p95 {p95:.1f} ms [target p50 < {TARGET_PARSE_P50_MS:.0f} ms: "
         f"{verdict}]"
     )
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"load average at end: {load:.2f}")
+    print(f"load average at end: {load_average():.2f}")
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bench.stats import median, percentile
 from eval.metrics import Scores, choose_thresholds, score, scored_label, threshold_grid
 from eval.results import PipelineResult, Run, by_name
 from eval.sets import Manifest, read_manifest
@@ -25,24 +26,6 @@ HEADLINE_METRICS = [
 def pct(value: float) -> str:
     """0.9512 -> 0.951."""
     return f"{value:.3f}"
-
-
-def median(values: Sequence[float]) -> float:
-    """Median of a non-empty sequence (0 if empty)."""
-    ordered = sorted(values)
-    if not ordered:
-        return 0.0
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    if not ordered:
-        return 0.0
-    index = min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered) + 0.5)) - 1))
-    return ordered[index]
 
 
 def scores_of(result: PipelineResult) -> dict[str, Scores]:
@@ -186,7 +169,7 @@ def render_report(run: Run, notes: str) -> str:
         lines.append(
             f"| {result.name} | {result.threshold} / {result.ambiguity} | "
             f"{median(result.fold_train_seconds):.0f} | {result.full_train_seconds:.0f} | "
-            f"{median(result.parse_ms):.1f} | {percentile(result.parse_ms, 95):.1f} |"
+            f"{median(result.parse_ms):.1f} | {percentile(result.parse_ms, 0.95):.1f} |"
         )
     lines.append("")
     lines.append(

@@ -3,17 +3,14 @@ again to re-render the report (`--rescore`) or to finish an interrupted run (`--
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import os
-import platform
 import subprocess
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.machine import cpu_model
+from bench.machine import load_average, machine_facts
 from eval.metrics import Prediction
 from eval.sets import Manifest
 
@@ -49,11 +46,8 @@ class Run:
     manifest: Manifest | None = None
 
 
-def run_info() -> dict[str, str]:
-    """What the figures were measured on: the machine, the load, the commit."""
-    cpu = cpu_model()
-    import rasa
-
+def git_commit() -> str:
+    """The short commit, marked when the NLU's files have uncommitted changes."""
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
@@ -66,15 +60,15 @@ def run_info() -> dict[str, str]:
         ).stdout.strip()
     except OSError:
         commit, dirty = "unknown", ""
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return commit + (" (with uncommitted NLU changes)" if dirty else "")
+
+
+def run_info() -> dict[str, str]:
+    """What the figures were measured on: the machine, the load at the start, the commit."""
     return {
-        "date": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-        "cpu": cpu,
-        "nproc": str(os.cpu_count()),
-        "load average at start": f"{load:.2f}",
-        "python": platform.python_version(),
-        "rasa": rasa.__version__,
-        "git": commit + (" (with uncommitted NLU changes)" if dirty else ""),
+        **{key: str(value) for key, value in machine_facts().items()},
+        "load average at start": f"{load_average():.2f}",
+        "git": git_commit(),
     }
 
 
