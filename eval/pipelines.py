@@ -30,11 +30,7 @@ def rasa_default_pipeline() -> Pipeline:
     import rasa.engine.recipes.default_recipe as recipe_module
 
     path = Path(recipe_module.__file__).parent / "config_files" / "default_config.yml"
-    steps = list(yaml.safe_load(path.read_text(encoding="utf-8"))["pipeline"])
-    return [
-        {**step, "random_seed": DEFAULT_SEED} if step["name"] == "DIETClassifier" else step
-        for step in steps
-    ]
+    return with_seed(yaml.safe_load(path.read_text(encoding="utf-8"))["pipeline"], DEFAULT_SEED)
 
 
 def without_normaliser(pipeline: Pipeline) -> Pipeline:
@@ -55,6 +51,11 @@ def with_option(pipeline: Pipeline, component: str, option: str, value: Any) -> 
     return [
         {**step, option: value} if step["name"] == component else dict(step) for step in pipeline
     ]
+
+
+def with_seed(pipeline: Pipeline, seed: int) -> Pipeline:
+    """`pipeline` with `seed` as DIETClassifier's random seed (the other steps unchanged)."""
+    return with_option(pipeline, "DIETClassifier", "random_seed", seed)
 
 
 def with_splitting(pipeline: Pipeline) -> Pipeline:

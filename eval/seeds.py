@@ -20,23 +20,14 @@ import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from eval.metrics import Prediction, Scores, score
-from eval.pipelines import fallback_thresholds, pipelines
+from eval.pipelines import fallback_thresholds, pipelines, with_seed
 from eval.report import HEADLINE_METRICS, winner
 from eval.sets import ROOT, Example, load_examples, load_test_sets, read_manifest
 from eval.training import FULL, evaluate_unit, quiet_logs
 
 PIPELINES = ("rasa-default", "ours")
-
-
-def with_seed(pipeline: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
-    """`pipeline` with `seed` as DIETClassifier's random seed (the other steps unchanged)."""
-    return [
-        {**step, "random_seed": seed} if step["name"] == "DIETClassifier" else dict(step)
-        for step in pipeline
-    ]
 
 
 def headline_tests(seed: int) -> dict[str, Sequence[Example]]:

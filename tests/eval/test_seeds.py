@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from eval.metrics import Prediction, Scores, score
-from eval.pipelines import pipelines
-from eval.seeds import compare, headline_tests, with_seed
+from eval.pipelines import pipelines, with_seed
+from eval.seeds import compare, headline_tests
 from eval.sets import read_manifest
 
 
