@@ -46,7 +46,7 @@ import aiohttp
 
 import bench.machine
 from bench.stats import percentile
-from lpse_assist.twilio_local.client import inbound_form, post_signed
+from lpse_assist.twilio_local.client import bot_number, inbound_form, post_signed
 from tests.deploy.topology import (
     DEV_TWILIO_ENV,
     ROOT,
@@ -108,9 +108,12 @@ def phone_number(index: int) -> str:
 
 def twilio_form(phone: str, body: str) -> dict[str, str]:
     """The fields Twilio posts for an inbound text message from ``phone``."""
-    to = WHATSAPP_NUMBER if phone.startswith("whatsapp:") else SMS_NUMBER
     return inbound_form(
-        account_sid=ACCOUNT_SID, from_=phone, to=to, body=body, profile_name="Penyedia"
+        account_sid=ACCOUNT_SID,
+        from_=phone,
+        to=bot_number(phone, SMS_NUMBER, WHATSAPP_NUMBER),
+        body=body,
+        profile_name="Penyedia",
     )
 
 

@@ -21,14 +21,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.machine import load_average
+from bench.stats import median, percentile
+from eval.results import run_info
+from eval.sets import load_test_sets
+from eval.training import quiet_logs
 
-from bench.machine import load_average  # noqa: E402
-from bench.stats import median, percentile  # noqa: E402
-from eval.results import run_info  # noqa: E402
-from eval.sets import load_test_sets  # noqa: E402
-from eval.training import quiet_logs  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 TARGET_TRAIN_SECONDS = 180.0
 TARGET_PARSE_P50_MS = 20.0
@@ -40,7 +39,6 @@ def train_wall_seconds(out_dir: Path) -> tuple[float, Path]:
         os.environ,
         RASA_TELEMETRY_ENABLED="false",
         RASA_MAX_CACHE_SIZE="0",  # a cold training, as on a fresh checkout
-        PYTHONPATH=str(ROOT),
         TF_CPP_MIN_LOG_LEVEL="2",
     )
     rasa = str(ROOT / ".venv" / "bin" / "rasa")

@@ -29,7 +29,6 @@ from bench.machine import machine_facts
 from bench.stats import median
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 # The intents a ranking can name: the domain's, without the channel's media events (send_*).
 INTENTS = [
@@ -204,7 +203,7 @@ def main() -> int:
         )
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("POSTGRES_")}
-    env.update(TRACKER_DB=str(db), TRACKER_DB_DIALECT="sqlite", PYTHONPATH=str(ROOT))
+    env.update(TRACKER_DB=str(db), TRACKER_DB_DIALECT="sqlite")
     times = []
     for run in range(args.runs):
         out = workdir / f"review-{run}.yml"
