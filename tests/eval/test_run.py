@@ -227,3 +227,56 @@ def test_a_cv_only_run_trains_the_folds_and_never_a_full_model(monkeypatch, tmp_
     assert trained == [8] * 5  # five folds of 8, no model on all 10
     assert sorted(parsed) == sorted(text for text, _ in training)
     assert list(result.predictions) == ["cv"]
+
+
+def test_the_command_line_runs_saves_resumes_and_rescores(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """eval/run.py end to end with training and parsing faked: the results file keeps every
+    pipeline and the sets, --resume trains nothing again, --rescore renders the same report."""
+    import eval.run as run
+    import eval.training as training
+    from eval.results import load_run
+
+    trained: list[str] = []
+
+    def fake_train(pipeline, examples, workdir):  # type: ignore[no-untyped-def]
+        trained.append(workdir.name)
+        return object(), 0.5
+
+    def fake_parse(agent, examples, timings=None):  # type: ignore[no-untyped-def]
+        if timings is not None:
+            timings.extend(1.0 for _ in examples)
+        return [Prediction(text, intent, intent, 0.9, 0.1) for text, intent in examples]
+
+    small = [(f"pesan {i}", "greet" if i % 2 else "out_of_scope") for i in range(10)]
+    monkeypatch.setattr(training, "train", fake_train)
+    monkeypatch.setattr(training, "parse_all", fake_parse)
+    monkeypatch.setattr(run, "load_examples", lambda path: small)
+    monkeypatch.setattr(run, "load_test_sets", lambda seed, manifest: {MAIN_SET: small[:4]})
+    # A committed state (no uncommitted NLU change), or --resume would train everything.
+    monkeypatch.setattr(run, "run_info", lambda: {"date": "today", "git": "abc1234"})
+    files = ["--json", str(tmp_path / "r.json"), "--report", str(tmp_path / "report.md")]
+    files += ["--notes", str(tmp_path / "none.md")]
+    only = ["--only", "rasa-default", "ours", "--folds", "2"]
+    assert run.main([*only, *files]) == 0
+    assert len(trained) == 6  # two folds and the full model, twice
+    saved = load_run(tmp_path / "r.json")
+    assert [r.name for r in saved.results] == ["rasa-default", "ours"]
+    assert saved.manifest == MANIFEST and saved.sizes == {"cv": 10, MAIN_SET: 4}
+    report = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert f"- ours, {SET_TITLES[MAIN_SET]}: accuracy 1.000 (goal ≥ 0.95): met" in report
+
+    assert run.main([*only, "--resume", *files]) == 0
+    assert len(trained) == 6  # both kept from the results file
+    assert (tmp_path / "report.md").read_text(encoding="utf-8") == report
+
+    assert run.main(["--rescore", *files]) == 0
+    rescored = (tmp_path / "report.md").read_text(encoding="utf-8").splitlines()
+    assert [line for line in rescored if not line.startswith("- re-scored: ")] == (
+        report.splitlines()
+    )
+
+    # --cv-only: the folds of each pipeline, no full model, nothing written.
+    before = (tmp_path / "r.json").read_bytes()
+    assert run.main(["--cv-only", *only, *files]) == 0
+    assert len(trained) == 10 and not any(name.endswith("-full") for name in trained[6:])
+    assert (tmp_path / "r.json").read_bytes() == before
