@@ -16,6 +16,7 @@ from rasa.core.channels.rest import RestInput as RasaRestInput
 from sanic import Blueprint
 from sanic.request import Request
 
+from lpse_assist.channels.sender_guard import refuse_twilio_senders
 from lpse_assist.channels.twilio import INTENT_MENU, last_bot_message_with_options, parse_choice
 from lpse_assist.render import message_buttons
 
@@ -42,6 +43,8 @@ class RestInput(RasaRestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = super().blueprint(on_new_message)
+        # First: a WhatsApp/SMS sender id is refused before anything reads its tracker.
+        blueprint.middleware("request")(refuse_twilio_senders)
 
         @blueprint.middleware("request")
         async def map_numbered_reply(request: Request) -> None:

@@ -53,6 +53,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from lpse_assist.intents import EMPTY_MESSAGE_INTENT, MEDIA_INTENT, UNSUPPORTED_MEDIA_INTENT
 from lpse_assist.privacy import mask_phone
+from lpse_assist.production import refuse_development_secrets
 from lpse_assist.render import Medium, message_buttons, render_turn
 from lpse_assist.settings import twilio_settings
 from lpse_assist.twilio_rest import TwilioRestSender
@@ -369,6 +370,10 @@ class TwilioInput(InputChannel):
         def pick(key: str, default: str) -> str:
             return str(given.get(key) or "").strip() or default
 
+        if given.get("production") is True:  # credentials.production.yml
+            refuse_development_secrets(
+                pick("auth_token", settings.auth_token), pick("webhook_url", settings.webhook_url)
+            )
         return cls(
             account_sid=pick("account_sid", settings.account_sid),
             auth_token=pick("auth_token", settings.auth_token),
