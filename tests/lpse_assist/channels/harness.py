@@ -258,6 +258,13 @@ async def start_bot(
         register([channel], app, route="/webhooks/")
     else:
         app.blueprint(channel.blueprint(on_new_message), url_prefix="/webhooks/twilio")
+    base_url, server = await serve(app)
+    processor = agent.processor if agent is not None else None
+    return Bot(app, channel, processor, base_url, server)  # type: ignore[arg-type]
+
+
+async def serve(app: Sanic) -> tuple[str, Any]:
+    """Start ``app`` on a free loopback port: its base URL and the server (``Bot.stop``)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -266,8 +273,7 @@ async def start_bot(
     await server.startup()
     await server.before_start()
     await server.after_start()
-    processor = agent.processor if agent is not None else None
-    return Bot(app, channel, processor, f"http://127.0.0.1:{port}", server)  # type: ignore[arg-type]
+    return f"http://127.0.0.1:{port}", server
 
 
 @dataclass

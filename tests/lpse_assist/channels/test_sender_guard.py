@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,6 +14,7 @@ from sanic import Sanic
 
 from lpse_assist.channels.rest import RestInput
 from lpse_assist.channels.sender_guard import canonical_sender, is_twilio_sender
+from tests.lpse_assist.channels.harness import serve
 
 TWILIO_LIKE = [
     "whatsapp:+6281234567890",
@@ -64,16 +64,9 @@ async def rest_app() -> AsyncIterator[tuple[str, list[UserMessage]]]:
     Sanic.test_mode = True
     app = Sanic(f"lpse_rest_{uuid.uuid4().hex}")
     app.blueprint(RestInput().blueprint(on_new_message), url_prefix="/webhooks/rest")
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = await app.create_server(sock=sock, return_asyncio_server=True, access_log=False)
-    assert server is not None
-    await server.startup()
-    await server.before_start()
-    await server.after_start()
+    base_url, server = await serve(app)
     try:
-        yield f"http://127.0.0.1:{port}/webhooks/rest/webhook", received
+        yield f"{base_url}/webhooks/rest/webhook", received
     finally:
         await server.before_stop()
         server.close()
