@@ -146,16 +146,21 @@ class TicketSettings:
     timezone: str
     # How many of the user's last messages a ticket keeps.
     last_messages: int
+    # New tickets notified one by one per clock hour; the rest go into one summary after
+    # the hour (0: summaries only).
+    notify_per_hour: int = 20
 
 
 @lru_cache(maxsize=1)
 def ticket_settings() -> TicketSettings:
     """Tickets: ``HELPDESK_NOTIFY_NUMBER``, ``TICKET_TIMEZONE`` (default ``Asia/Jakarta``,
-    WIB) and ``TICKET_LAST_MESSAGES`` (default 5, at most 20)."""
+    WIB), ``TICKET_LAST_MESSAGES`` (default 5, at most 20) and ``HELPDESK_NOTIFY_PER_HOUR``
+    (default 20, at least 0)."""
     return TicketSettings(
         notify_number=_env("HELPDESK_NOTIFY_NUMBER"),
         timezone=_env("TICKET_TIMEZONE") or "Asia/Jakarta",
         last_messages=min(20, max(1, _env_int("TICKET_LAST_MESSAGES", 5))),
+        notify_per_hour=max(0, _env_int("HELPDESK_NOTIFY_PER_HOUR", 20)),
     )
 
 
