@@ -107,10 +107,15 @@ def summary_text(key: str, references: list[str], ceiling: int, zone: tzinfo, sm
             return sms_segments(text) <= SUMMARY_MAX_SMS_SEGMENTS
         return len(text) <= MAX_BODY_CHARS
 
-    shown = len(references)
-    while shown > 0 and not fits(render(shown)):
-        shown -= 1
-    return render(shown)
+    # The most references that fit (fewer always fit when more do): binary search.
+    low, high = 0, len(references)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(render(middle)):
+            low = middle
+        else:
+            high = middle - 1
+    return render(low)
 
 
 class NotifyBudget:

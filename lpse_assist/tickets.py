@@ -454,11 +454,15 @@ class TicketStore:
 
     def set_notify_status(self, reference: str, status: str) -> None:
         """Remember whether the helpdesk phone was notified."""
+        self.set_notify_statuses([reference], status)
+
+    def set_notify_statuses(self, references: Iterable[str], status: str) -> None:
+        """``set_notify_status`` for many tickets in one transaction (an hour's summary)."""
         self.ensure_schema()
         with self.engine.begin() as conn:
             conn.execute(
                 update(tickets_table)
-                .where(tickets_table.c.reference == reference)
+                .where(tickets_table.c.reference.in_(builtins.list(references)))
                 .values(notify_status=status)
             )
 
@@ -649,8 +653,7 @@ class HelpdeskNotifier:
 
     async def _set_status(self, references: builtins.list[str], status: str) -> None:
         try:
-            for reference in references:
-                await asyncio.to_thread(self.store.set_notify_status, reference, status)
+            await asyncio.to_thread(self.store.set_notify_statuses, references, status)
         except Exception:
             logger.warning("Could not save a notification status (%s).", status, exc_info=True)
 
