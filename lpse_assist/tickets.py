@@ -10,10 +10,11 @@ close tickets with ``make tickets`` (``scripts/tickets.py``).
   message that led to it (a unique column), so an action that runs again for the same message
   returns the same ticket.
 * At most one open ticket per conversation: ``open_conversation`` holds a hash of the
-  conversation id while the ticket is open (unique; NULL once closed). A repeated escalation updates the open
-  ticket (topic, last messages) and the user sees the same reference; two replicas that race
-  to open one both end up with the same ticket. The helpdesk is notified once per ticket,
-  within a ceiling per hour (``lpse_assist/notify_budget.py``; the rest in one summary).
+  conversation id while the ticket is open (unique; NULL once closed). A repeated
+  escalation updates the open ticket (topic, last messages) and the user sees the same
+  reference; two replicas that race to open one both end up with the same ticket. The
+  helpdesk is notified once per ticket, within a ceiling per hour
+  (``lpse_assist/notify_budget.py``; the rest in one summary).
 * Numbers are per day (local date, ``TICKET_TIMEZONE``) and safe under concurrency: the pair
   (day, number) is unique, and a writer that loses the race takes the next number.
 * Phone numbers are shown masked (lists, notifications, logs); numbers users typed into

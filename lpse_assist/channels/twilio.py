@@ -51,6 +51,7 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from lpse_assist.channels.sender_limit import SenderLimiter, Verdict, limit_notice
 from lpse_assist.intents import EMPTY_MESSAGE_INTENT, MEDIA_INTENT, UNSUPPORTED_MEDIA_INTENT
 from lpse_assist.privacy import mask_phone
 from lpse_assist.production import refuse_development_secrets
@@ -396,6 +397,7 @@ class TwilioInput(InputChannel):
         send_timeout: float = 10.0,
         send_attempts: int = 3,
         recent_ids: int = 4096,
+        sender_limit: SenderLimiter | None = None,
     ) -> None:
         self.account_sid = account_sid
         self.sms_number = sms_number
@@ -411,6 +413,8 @@ class TwilioInput(InputChannel):
         )
         self._seen = _RecentIds(recent_ids)
         self._claimed = _RecentIds(recent_ids)
+        # SENDER_LIMIT_PER_MINUTE, counted in Redis (production) or memory (sender_limit.py).
+        self.sender_limit = sender_limit or SenderLimiter.from_settings()
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ----------------------------------------------------------------- routes
@@ -517,6 +521,11 @@ class TwilioInput(InputChannel):
         message_sid = (params.first("MessageSid") or params.first("SmsMessageSid")).strip()[:64]
         medium = medium_of(sender)
         masked = mask_phone(sender)
+
+        verdict = await self.sender_limit.check(sender, message_sid)
+        if verdict is not Verdict.ALLOW:  # over the limit: the notice once, then nothing
+            notice = verdict is Verdict.NOTICE
+            return twiml_response(await limit_notice(request, sender, medium) if notice else [])
 
         if message_sid and message_sid in self._seen:
             logger.info("Twilio retried message %s from %s: already answered.", message_sid, masked)
