@@ -35,7 +35,7 @@ import random
 import re
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache, partial
@@ -64,8 +64,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
+from lpse_assist.background import BackgroundTasks
 from lpse_assist.notify_budget import NotifyBudget, hour_key, summary_due_at, summary_text
-from lpse_assist.privacy import mask_numbers_in_text, mask_phone, medium_of_sender
+from lpse_assist.privacy import is_whatsapp, mask_numbers_in_text, mask_phone, medium_of_sender
 from lpse_assist.render import sms_segments, to_gsm7
 from lpse_assist.settings import (
     TicketSettings,
@@ -529,7 +530,7 @@ class HelpdeskNotifier:
         )
         self.budget = NotifyBudget(lambda: store.engine, tickets.notify_per_hour)
         self.clock = clock or (lambda: datetime.now(timezone.utc))
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._sends = BackgroundTasks()
         # One timer per hour with batched tickets: sends its summary once the hour is over.
         self._timers: dict[str, asyncio.Task[None]] = {}
 
@@ -540,7 +541,7 @@ class HelpdeskNotifier:
 
     def from_number(self) -> str:
         """The bot's own number on the helpdesk number's medium."""
-        if self.number.lower().startswith("whatsapp:"):
+        if is_whatsapp(self.number):
             return self.twilio.whatsapp_number
         return self.twilio.sms_number
 
@@ -548,14 +549,7 @@ class HelpdeskNotifier:
         """Start notifying ``ticket`` (or batching it, over the ceiling); returns at once."""
         if not self.enabled:
             return
-        self._spawn(self._notify(ticket), self._tasks)
-
-    def _spawn(self, coroutine: Coroutine[Any, Any, None], into: Any) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        if isinstance(into, set):
-            into.add(task)
-            task.add_done_callback(into.discard)
-        return task
+        self._sends.start(self._notify(ticket))
 
     async def _notify(self, ticket: Ticket) -> None:
         now = self.clock()
@@ -584,7 +578,8 @@ class HelpdeskNotifier:
             await asyncio.sleep(delay)
             await self.send_due_summaries()
 
-        task = self._spawn(later(), None)
+        # Held by _timers (not _sends): wait() must not wait for the end of the hour.
+        task = asyncio.get_running_loop().create_task(later())
         self._timers[hour] = task
         task.add_done_callback(lambda _: self._timers.pop(hour, None))
 
@@ -628,7 +623,7 @@ class HelpdeskNotifier:
                 what,
             )
             return False
-        sms = not self.number.lower().startswith("whatsapp:")
+        sms = not is_whatsapp(self.number)
         sids = await self.sender.send(self.number, from_, [render(sms)])
         if sids:
             logger.info("Helpdesk %s notified of %s.", masked, what)
@@ -660,8 +655,7 @@ class HelpdeskNotifier:
 
     async def wait(self) -> None:
         """Wait for notifications under way (tests, shutdown); summary timers keep running."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._sends.wait()
 
     def cancel_timers(self) -> None:
         """Stop waiting for hourly summaries (tests; a later notification sends them)."""

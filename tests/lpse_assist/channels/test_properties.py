@@ -12,8 +12,9 @@ import aiohttp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lpse_assist.channels.choices import parse_choice
 from lpse_assist.channels.sender_limit import MemoryCounter, SenderLimiter
-from lpse_assist.channels.twilio import clean_text, medium_of, parse_choice
+from lpse_assist.channels.twilio.request import clean_text, medium_of
 from lpse_assist.render import MAX_BODY_CHARS, _units, is_gsm7, render_turn
 from lpse_assist.twilio_local import parse_twiml, post_signed
 from tests.lpse_assist.channels.harness import ACCOUNT_SID, AUTH_TOKEN, Bot

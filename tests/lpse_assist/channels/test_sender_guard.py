@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,11 +9,10 @@ import aiohttp
 import pytest
 import pytest_asyncio
 from rasa.core.channels.channel import UserMessage
-from sanic import Sanic
 
 from lpse_assist.channels.rest import RestInput
 from lpse_assist.channels.sender_guard import canonical_sender, is_twilio_sender
-from tests.lpse_assist.channels.harness import serve
+from tests.lpse_assist.channels.harness import serve, stop_server
 
 TWILIO_LIKE = [
     "whatsapp:+6281234567890",
@@ -61,17 +59,11 @@ async def rest_app() -> AsyncIterator[tuple[str, list[UserMessage]]]:
         received.append(message)
         await message.output_channel.send_text_message(message.sender_id, "ok")
 
-    Sanic.test_mode = True
-    app = Sanic(f"lpse_rest_{uuid.uuid4().hex}")
-    app.blueprint(RestInput().blueprint(on_new_message), url_prefix="/webhooks/rest")
-    base_url, server = await serve(app)
+    _, base_url, server = await serve(RestInput(), None, on_new_message)
     try:
         yield f"{base_url}/webhooks/rest/webhook", received
     finally:
-        await server.before_stop()
-        server.close()
-        await server.wait_closed()
-        await server.after_stop()
+        await stop_server(server)
 
 
 async def test_rest_request_with_a_twilio_sender_is_refused(
