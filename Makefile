@@ -146,3 +146,24 @@ tickets: $(STAMP) ## list, show or close escalation tickets
 # The phone simulator alone, for a bot that is already running (make run starts it too).
 simulator: $(STAMP) ## the phone simulator alone, for a bot that is already running
 	$(PY) -m lpse_assist.simulator
+
+# Security audit (issue 17)
+.PHONY: audit
+AUDIT_VENV := .venv-audit
+# pip-audit lives in its own venv: it needs newer packaging/rich than Rasa 3.6 allows.
+$(AUDIT_VENV)/.installed: requirements-audit.txt
+	@set -e; python=$$(scripts/find-python.sh); \
+	  [ -x $(AUDIT_VENV)/bin/python ] || "$$python" -m venv $(AUDIT_VENV); \
+	  $(AUDIT_VENV)/bin/pip install --quiet -r requirements-audit.txt
+	@touch $@
+
+# --strict: a package the advisory service cannot look up fails the audit (no false "clean").
+# Without PyPI's JSON API (a package-index mirror only): ADVISORY_DB=<checkout of
+# pypa/advisory-database> audits offline with scripts/audit_osv.py. docs/security.md.
+audit: $(AUDIT_VENV)/.installed ## known vulnerabilities of requirements.lock (pip-audit; needs PyPI)
+	@if [ -n "$(ADVISORY_DB)" ]; then \
+	  $(AUDIT_VENV)/bin/python scripts/audit_osv.py "$(ADVISORY_DB)" --lock requirements.lock; \
+	else \
+	  $(AUDIT_VENV)/bin/pip-audit -r requirements.lock --no-deps --disable-pip --strict \
+	    --progress-spinner off --desc on $(ARGS); \
+	fi
