@@ -148,7 +148,7 @@ simulator: $(STAMP) ## the phone simulator alone, for a bot that is already runn
 	$(PY) -m lpse_assist.simulator
 
 # Security audit (issue 17)
-.PHONY: audit
+.PHONY: audit bench-limit
 AUDIT_VENV := .venv-audit
 # pip-audit lives in its own venv: it needs newer packaging/rich than Rasa 3.6 allows.
 $(AUDIT_VENV)/.installed: requirements-audit.txt
@@ -167,3 +167,7 @@ audit: $(AUDIT_VENV)/.installed ## known vulnerabilities of requirements.lock (p
 	  $(AUDIT_VENV)/bin/pip-audit -r requirements.lock --no-deps --disable-pip --strict \
 	    --progress-spinner off --desc on $(ARGS); \
 	fi
+
+# Cost of the per-sender limit's check (memory and a real redis-server), docs/benchmarks.md.
+bench-limit: $(STAMP) ## cost of the per-sender limit per message (memory, Redis): docs/benchmarks.md
+	$(PY) -m bench.sender_limit $(ARGS)
