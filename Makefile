@@ -153,3 +153,28 @@ simulator: $(STAMP) ## the phone simulator alone, for a bot that is already runn
 .PHONY: nlu-sets-table
 nlu-sets-table: $(STAMP) ## rewrite the table in tests/nlu/README.md from tests/nlu/sets.yml
 	$(PY) -m eval.sets --readme
+
+# Security audit (issue 17)
+.PHONY: audit bench-limit
+AUDIT_VENV := .venv-audit
+# pip-audit lives in its own venv: it needs newer packaging/rich than Rasa 3.6 allows.
+$(AUDIT_VENV)/.installed: requirements-audit.txt
+	@set -e; python=$$(scripts/find-python.sh); \
+	  [ -x $(AUDIT_VENV)/bin/python ] || "$$python" -m venv $(AUDIT_VENV); \
+	  $(AUDIT_VENV)/bin/pip install --quiet -r requirements-audit.txt
+	@touch $@
+
+# --strict: a package the advisory service cannot look up fails the audit (no false "clean").
+# Without PyPI's JSON API (a package-index mirror only): ADVISORY_DB=<checkout of
+# pypa/advisory-database> audits offline with scripts/audit_osv.py. docs/security.md.
+audit: $(AUDIT_VENV)/.installed ## known vulnerabilities of requirements.lock (pip-audit; needs PyPI)
+	@if [ -n "$(ADVISORY_DB)" ]; then \
+	  $(AUDIT_VENV)/bin/python scripts/audit_osv.py "$(ADVISORY_DB)" --lock requirements.lock; \
+	else \
+	  $(AUDIT_VENV)/bin/pip-audit -r requirements.lock --no-deps --disable-pip --strict \
+	    --progress-spinner off --desc on $(ARGS); \
+	fi
+
+# Cost of the per-sender limit's check (memory and a real redis-server), docs/benchmarks.md.
+bench-limit: $(STAMP) ## cost of the per-sender limit per message (memory, Redis): docs/benchmarks.md
+	$(PY) -m bench.sender_limit $(ARGS)

@@ -433,6 +433,8 @@ def run_scenario(spec: Scenario, args: argparse.Namespace, workdir: Path) -> dic
     """Start the topology of a scenario, load it, check the store, stop it."""
     workdir.mkdir(parents=True, exist_ok=True)
     extra_env: dict[str, str] = {}
+    if args.sender_limit is not None:  # the per-sender limit's cost: run with N and with 0
+        extra_env["SENDER_LIMIT_PER_MINUTE"] = str(args.sender_limit)
     credentials = ROOT / "credentials.yml"
     rasa_command: list[str] | None = None
     helpers: list[Process] = []
@@ -580,6 +582,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--per-phone", type=int, default=5, help="burst messages per phone")
     parser.add_argument("--retries", type=int, default=20, help="Twilio retries to send")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench")
+    parser.add_argument(
+        "--sender-limit",
+        type=int,
+        default=None,
+        help="SENDER_LIMIT_PER_MINUTE of the bot (default: its setting, 20; 0: off)",
+    )
     args = parser.parse_args(argv)
     args.phones = max(1, min(args.phones, 1000))
     args.rate = max(0.1, min(args.rate, 200.0))

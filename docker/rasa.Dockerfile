@@ -16,7 +16,7 @@ RUN pip install --no-cache-dir -r requirements.txt -c requirements.lock
 COPY --chown=1001:0 lpse_assist ./lpse_assist
 COPY --chown=1001:0 actions ./actions
 COPY --chown=1001:0 domain.yml config.yml contacts.yml credentials.yml \
-     endpoints.yml endpoints.production.yml ./
+     credentials.production.yml endpoints.yml endpoints.production.yml ./
 COPY --chown=1001:0 models/lpse-assist.tar.gz ./models/lpse-assist.tar.gz
 
 # Government data, and many servers have no internet: Rasa never phones home.
@@ -29,6 +29,7 @@ EXPOSE 5005
 HEALTHCHECK --interval=15s --timeout=10s --start-period=180s --retries=5 \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5005/', timeout=5)"
 
-# The image's entrypoint is `rasa`. No --enable-api: only the webhooks are served.
+# The image's entrypoint is `rasa`. No --enable-api and no REST channel
+# (credentials.production.yml): only the Twilio webhook and status callback are served.
 CMD ["run", "--model", "models/lpse-assist.tar.gz", "--endpoints", "endpoints.production.yml", \
-     "--credentials", "credentials.yml", "--port", "5005"]
+     "--credentials", "credentials.production.yml", "--port", "5005"]

@@ -146,16 +146,21 @@ class TicketSettings:
     timezone: str
     # How many of the user's last messages a ticket keeps.
     last_messages: int
+    # New tickets notified one by one per clock hour; the rest go into one summary after
+    # the hour (0: summaries only).
+    notify_per_hour: int = 20
 
 
 @lru_cache(maxsize=1)
 def ticket_settings() -> TicketSettings:
     """Tickets: ``HELPDESK_NOTIFY_NUMBER``, ``TICKET_TIMEZONE`` (default ``Asia/Jakarta``,
-    WIB) and ``TICKET_LAST_MESSAGES`` (default 5, at most 20)."""
+    WIB), ``TICKET_LAST_MESSAGES`` (default 5, at most 20) and ``HELPDESK_NOTIFY_PER_HOUR``
+    (default 20, at least 0)."""
     return TicketSettings(
         notify_number=_env("HELPDESK_NOTIFY_NUMBER"),
         timezone=_env("TICKET_TIMEZONE") or "Asia/Jakarta",
         last_messages=min(20, max(1, _env_int("TICKET_LAST_MESSAGES", 5))),
+        notify_per_hour=max(0, _env_int("HELPDESK_NOTIFY_PER_HOUR", 20)),
     )
 
 
@@ -196,6 +201,32 @@ def resilience_settings() -> ResilienceSettings:
     return ResilienceSettings(action_server_timeout=max(1.0, timeout))
 
 
+@dataclass(frozen=True)
+class SenderLimitSettings:
+    """The per-sender limit of the Twilio webhook and where its counters live."""
+
+    # Messages per sender per minute; 0: no limit (load tests).
+    per_minute: int
+    # Redis of the production profile (the lock store's); empty host: counters in memory.
+    redis_host: str
+    redis_port: int
+    redis_password: str
+    redis_db: int
+
+
+@lru_cache(maxsize=1)
+def sender_limit_settings() -> SenderLimitSettings:
+    """``SENDER_LIMIT_PER_MINUTE`` (default 20, 0 = off) and the production profile's
+    ``REDIS_HOST``, ``REDIS_PORT`` (6379), ``REDIS_PASSWORD`` and ``REDIS_DB`` (0)."""
+    return SenderLimitSettings(
+        per_minute=max(0, _env_int("SENDER_LIMIT_PER_MINUTE", 20)),
+        redis_host=_env("REDIS_HOST"),
+        redis_port=_env_int("REDIS_PORT", 6379),
+        redis_password=os.environ.get("REDIS_PASSWORD", ""),
+        redis_db=_env_int("REDIS_DB", 0),
+    )
+
+
 def reset_settings_cache() -> None:
     """Forget cached settings so the next call reads the environment again (tests only)."""
     for loader in (
@@ -205,5 +236,6 @@ def reset_settings_cache() -> None:
         ticket_settings,
         simulator_settings,
         resilience_settings,
+        sender_limit_settings,
     ):
         loader.cache_clear()

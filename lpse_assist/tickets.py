@@ -9,6 +9,12 @@ close tickets with ``make tickets`` (``scripts/tickets.py``).
 * One ticket per escalation: the ticket is keyed by the conversation and the id of the user
   message that led to it (a unique column), so an action that runs again for the same message
   returns the same ticket.
+* At most one open ticket per conversation: ``open_conversation`` holds a hash of the
+  conversation id while the ticket is open (unique; NULL once closed). A repeated
+  escalation updates the open ticket (topic, last messages) and the user sees the same
+  reference; two replicas that race to open one both end up with the same ticket. The
+  helpdesk is notified once per ticket, within a ceiling per hour
+  (``lpse_assist/notify_budget.py``; the rest in one summary).
 * Numbers are per day (local date, ``TICKET_TIMEZONE``) and safe under concurrency: the pair
   (day, number) is unique, and a writer that loses the race takes the next number.
 * Phone numbers are shown masked (lists, notifications, logs); numbers users typed into
@@ -29,10 +35,10 @@ import random
 import re
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -40,6 +46,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import (
     Column,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
@@ -58,6 +65,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from lpse_assist.background import BackgroundTasks
+from lpse_assist.notify_budget import NotifyBudget, hour_key, summary_due_at, summary_text
 from lpse_assist.privacy import is_whatsapp, mask_numbers_in_text, mask_phone, medium_of_sender
 from lpse_assist.render import sms_segments, to_gsm7
 from lpse_assist.settings import (
@@ -75,6 +83,8 @@ REFERENCE_PREFIX = "LPSE"
 OPEN, CLOSED = "open", "closed"
 # Notification states kept on the ticket, so staff see whether the helpdesk phone got it.
 NOTIFY_SKIPPED, NOTIFY_PENDING, NOTIFY_SENT, NOTIFY_FAILED = "skipped", "pending", "sent", "failed"
+# Over the hourly ceiling: waits for the hour's summary ("summary" once that is sent).
+NOTIFY_BATCHED, NOTIFY_SUMMARY = "batched", "summary"
 # Writers that lose the race for a number (or hit SQLite's write lock) try again this often.
 CREATE_ATTEMPTS = 20
 
@@ -96,11 +106,16 @@ tickets_table = Table(
     # The whole sender id (``whatsapp:+62...``): whose ticket it is. Nullable: tables created
     # before this column have rows without it (ensure_schema adds the column).
     Column("conversation_id", String(128), nullable=True, index=True),
+    # sha256 of the conversation id while the ticket is open, NULL once closed: the unique
+    # index below allows one open ticket per conversation, also when replicas race. (A hash:
+    # the whole number stays in conversation_id only.)
+    Column("open_conversation", String(64), nullable=True),
     Column("last_messages", Text, nullable=False, default="[]"),  # JSON list
     Column("notify_status", String(16), nullable=False, default=NOTIFY_SKIPPED),
     Column("closed_at", DateTime, nullable=True),
     Column("close_note", Text, nullable=True),
     UniqueConstraint("day", "seq", name="uq_lpse_tickets_day_seq"),
+    Index("uq_lpse_tickets_open_conversation", "open_conversation", unique=True),
 )
 
 # Short summary for helpdesk staff (not a user-facing text, so not in domain.yml). SMS
@@ -185,6 +200,11 @@ def escalation_key(sender_id: str, events: Sequence[Mapping[str, Any]]) -> str:
     return hashlib.sha256(f"{sender_id}\x1f{marker}".encode()).hexdigest()
 
 
+def open_key(conversation_id: str) -> str | None:
+    """What ``open_conversation`` holds for an open ticket of this conversation."""
+    return hashlib.sha256(conversation_id.encode()).hexdigest() if conversation_id else None
+
+
 def last_user_messages(events: Sequence[Mapping[str, Any]], limit: int) -> list[dict[str, Any]]:
     """The user's last ``limit`` messages: masked text (or the option chosen) and intent."""
     picked: list[dict[str, Any]] = []
@@ -260,6 +280,7 @@ class TicketStore:
             # Another process created it between the check and the CREATE: fine if it's there.
             metadata.create_all(self.engine, checkfirst=True)
         self._add_missing_columns()
+        self._add_missing_indexes()
         self._schema_ready = True
 
     def _add_missing_columns(self) -> None:
@@ -277,6 +298,14 @@ class TicketStore:
             except (OperationalError, ProgrammingError):
                 # Another replica added it first.
                 logger.info("Column %s of %s already added.", column.name, tickets_table.name)
+
+    def _add_missing_indexes(self) -> None:
+        """Indexes of columns added by ``_add_missing_columns`` (create_all skips them)."""
+        for index in tickets_table.indexes:
+            try:
+                index.create(self.engine, checkfirst=True)
+            except (OperationalError, ProgrammingError, IntegrityError):
+                logger.info("Index %s already created.", index.name)
 
     def create(
         self,
@@ -307,6 +336,10 @@ class TicketStore:
                     )
                     if existing is not None:
                         return Ticket.from_row(existing), False
+                    if conversation_id:
+                        updated = self._update_open(conn, conversation_id, topic, last_messages)
+                        if updated is not None:
+                            return updated, False
                     seq = (
                         conn.execute(
                             select(func.coalesce(func.max(table.c.seq), 0)).where(
@@ -328,6 +361,7 @@ class TicketStore:
                             channel=channel,
                             sender_masked=sender_masked,
                             conversation_id=conversation_id or None,
+                            open_conversation=open_key(conversation_id),
                             last_messages=json.dumps(last_messages, ensure_ascii=False),
                             notify_status=notify_status,
                         )
@@ -337,12 +371,30 @@ class TicketStore:
                 )
                 return ticket, True
             except (IntegrityError, OperationalError) as error:
-                # Someone took this number (or holds SQLite's write lock): try again.
+                # Someone took this number, opened this conversation's ticket first (the next
+                # attempt updates theirs) or holds SQLite's write lock: try again.
                 last_error = error
                 time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
         raise RuntimeError(f"could not record a ticket after {CREATE_ATTEMPTS} attempts") from (
             last_error
         )
+
+    @staticmethod
+    def _update_open(
+        conn: Any, conversation_id: str, topic: str, last_messages: builtins.list[dict[str, Any]]
+    ) -> Ticket | None:
+        """Give the conversation's open ticket the new topic and last messages (None: none)."""
+        table = tickets_table
+        where = table.c.open_conversation == open_key(conversation_id)
+        changed = conn.execute(
+            update(table)
+            .where(where)
+            .values(topic=topic, last_messages=json.dumps(last_messages, ensure_ascii=False))
+        ).rowcount
+        if not changed:
+            return None
+        row = conn.execute(select(table).where(where)).mappings().first()
+        return Ticket.from_row(row) if row is not None else None
 
     def get(self, reference: str) -> Ticket | None:
         """The ticket with this reference (case-insensitive), or ``None``."""
@@ -395,6 +447,7 @@ class TicketStore:
                 .where(tickets_table.c.reference == reference.strip().upper())
                 .values(
                     status=CLOSED,
+                    open_conversation=None,  # the next escalation opens a new ticket
                     closed_at=datetime.now(timezone.utc).replace(tzinfo=None),
                     close_note=note or None,
                 )
@@ -403,11 +456,15 @@ class TicketStore:
 
     def set_notify_status(self, reference: str, status: str) -> None:
         """Remember whether the helpdesk phone was notified."""
+        self.set_notify_statuses([reference], status)
+
+    def set_notify_statuses(self, references: Iterable[str], status: str) -> None:
+        """``set_notify_status`` for many tickets in one transaction (an hour's summary)."""
         self.ensure_schema()
         with self.engine.begin() as conn:
             conn.execute(
                 update(tickets_table)
-                .where(tickets_table.c.reference == reference)
+                .where(tickets_table.c.reference.in_(builtins.list(references)))
                 .values(notify_status=status)
             )
 
@@ -446,7 +503,12 @@ def notification_text(ticket: Ticket, zone: tzinfo, sms: bool) -> str:
 
 
 class HelpdeskNotifier:
-    """Tells the helpdesk phone about new tickets, in the background (never blocks a reply)."""
+    """Tells the helpdesk phone about new tickets, in the background (never blocks a reply).
+
+    At most ``notify_per_hour`` tickets per clock hour are notified one by one, counted in the
+    database by all replicas (``lpse_assist/notify_budget.py``); the others are marked
+    ``batched`` and listed in one summary after the hour.
+    """
 
     def __init__(
         self,
@@ -454,6 +516,7 @@ class HelpdeskNotifier:
         twilio: TwilioSettings,
         store: TicketStore,
         sender: TwilioRestSender | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.number = tickets.notify_number
         self.twilio = twilio
@@ -465,7 +528,11 @@ class HelpdeskNotifier:
             twilio.send_timeout,
             twilio.send_attempts,
         )
+        self.budget = NotifyBudget(lambda: store.engine, tickets.notify_per_hour)
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
         self._sends = BackgroundTasks()
+        # One timer per hour with batched tickets: sends its summary once the hour is over.
+        self._timers: dict[str, asyncio.Task[None]] = {}
 
     @property
     def enabled(self) -> bool:
@@ -479,56 +546,122 @@ class HelpdeskNotifier:
         return self.twilio.sms_number
 
     def notify(self, ticket: Ticket) -> None:
-        """Start sending the summary of ``ticket``; returns at once."""
+        """Start notifying ``ticket`` (or batching it, over the ceiling); returns at once."""
         if not self.enabled:
             return
-        self._sends.start(self._send(ticket))
+        self._sends.start(self._notify(ticket))
+
+    async def _notify(self, ticket: Ticket) -> None:
+        now = self.clock()
+        try:
+            admitted = await asyncio.to_thread(self.budget.admit, ticket.reference, now)
+        except Exception:
+            # Counting failed (database trouble): better one notification too many than none.
+            logger.warning(
+                "Could not count the notification of %s.", ticket.reference, exc_info=True
+            )
+            admitted = True
+        if admitted:
+            await self._send(ticket)
+        else:
+            logger.info("Ticket %s batched: hourly notification ceiling reached.", ticket.reference)
+            await self._set_status([ticket.reference], NOTIFY_BATCHED)
+            self._schedule_summary(hour_key(now))
+        await self.send_due_summaries()
+
+    def _schedule_summary(self, hour: str) -> None:
+        if hour in self._timers:
+            return
+        delay = max(0.0, (summary_due_at(hour) - self.clock()).total_seconds())
+
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            await self.send_due_summaries()
+
+        # Held by _timers (not _sends): wait() must not wait for the end of the hour.
+        task = asyncio.get_running_loop().create_task(later())
+        self._timers[hour] = task
+        task.add_done_callback(lambda _: self._timers.pop(hour, None))
+
+    async def send_due_summaries(self, now: datetime | None = None) -> int:
+        """Send the summary of every finished hour with batched tickets that no replica has
+        sent yet; how many this call sent."""
+        now = now or self.clock()
+        sent = 0
+        try:
+            hours = await asyncio.to_thread(self.budget.due_summaries, now)
+            for hour in hours:
+                references = await asyncio.to_thread(self.budget.claim_summary, hour, now)
+                if not references:
+                    continue  # another replica sent it
+                render = partial(
+                    summary_text, hour, references, self.budget.ceiling, self.store.zone
+                )
+                delivered = await self._deliver(f"summary {hour}", render)
+                await self._set_status(references, NOTIFY_SUMMARY if delivered else NOTIFY_FAILED)
+                sent += int(delivered)
+        except Exception:
+            logger.exception("Sending the hourly notification summary failed.")
+        return sent
+
+    async def _deliver(self, what: str, render: Callable[[bool], str]) -> bool:
+        """Send one message to the helpdesk (``render(sms)`` gives its body); True if sent."""
+        masked = mask_phone(self.number)
+        from_ = self.from_number()
+        if not (self.twilio.account_sid and self.twilio.auth_token and from_):
+            logger.warning(
+                "HELPDESK_NOTIFY_NUMBER is set but Twilio credentials or the sender "
+                "number are missing; %s not notified.",
+                what,
+            )
+            return False
+        if not self.twilio.api_base_url and not REAL_ACCOUNT_SID.match(self.twilio.account_sid):
+            # The local development defaults (ACdev...) must never reach api.twilio.com.
+            logger.warning(
+                "TWILIO_ACCOUNT_SID is not a real Twilio account and no "
+                "TWILIO_API_BASE_URL is set; %s not notified.",
+                what,
+            )
+            return False
+        sms = not is_whatsapp(self.number)
+        sids = await self.sender.send(self.number, from_, [render(sms)])
+        if sids:
+            logger.info("Helpdesk %s notified of %s.", masked, what)
+        else:
+            logger.error("Could not notify helpdesk %s of %s.", masked, what)
+        return bool(sids)
 
     async def _send(self, ticket: Ticket) -> None:
         status = NOTIFY_FAILED
-        masked = mask_phone(self.number)
         try:
-            from_ = self.from_number()
-            if not (self.twilio.account_sid and self.twilio.auth_token and from_):
-                logger.warning(
-                    "HELPDESK_NOTIFY_NUMBER is set but Twilio credentials or the sender "
-                    "number are missing; ticket %s not notified.",
-                    ticket.reference,
-                )
-            elif not self.twilio.api_base_url and not REAL_ACCOUNT_SID.match(
-                self.twilio.account_sid
-            ):
-                # The local development defaults (ACdev...) must never reach api.twilio.com.
-                logger.warning(
-                    "TWILIO_ACCOUNT_SID is not a real Twilio account and no "
-                    "TWILIO_API_BASE_URL is set; ticket %s not notified.",
-                    ticket.reference,
-                )
-            else:
-                sms = not is_whatsapp(self.number)
-                body = notification_text(ticket, self.store.zone, sms=sms)
-                sids = await self.sender.send(self.number, from_, [body])
-                if sids:
-                    status = NOTIFY_SENT
-                    logger.info("Helpdesk %s notified of ticket %s.", masked, ticket.reference)
-                else:
-                    logger.error(
-                        "Could not notify helpdesk %s of ticket %s.", masked, ticket.reference
-                    )
+            delivered = await self._deliver(
+                f"ticket {ticket.reference}",
+                lambda sms: notification_text(ticket, self.store.zone, sms=sms),
+            )
+            status = NOTIFY_SENT if delivered else NOTIFY_FAILED
         except Exception:
             logger.exception(
-                "Notifying helpdesk %s of ticket %s crashed.", masked, ticket.reference
+                "Notifying helpdesk %s of ticket %s crashed.",
+                mask_phone(self.number),
+                ticket.reference,
             )
+        await self._set_status([ticket.reference], status)
+
+    async def _set_status(self, references: builtins.list[str], status: str) -> None:
         try:
-            await asyncio.to_thread(self.store.set_notify_status, ticket.reference, status)
+            await asyncio.to_thread(self.store.set_notify_statuses, references, status)
         except Exception:
-            logger.warning(
-                "Could not save the notification status of %s.", ticket.reference, exc_info=True
-            )
+            logger.warning("Could not save a notification status (%s).", status, exc_info=True)
 
     async def wait(self) -> None:
-        """Wait for notifications under way (tests, shutdown)."""
+        """Wait for notifications under way (tests, shutdown); summary timers keep running."""
         await self._sends.wait()
+
+    def cancel_timers(self) -> None:
+        """Stop waiting for hourly summaries (tests; a later notification sends them)."""
+        for task in list(self._timers.values()):
+            task.cancel()
+        self._timers.clear()
 
 
 # --------------------------------------------------------------------------- the service
@@ -548,6 +681,8 @@ def helpdesk_notifier() -> HelpdeskNotifier:
 
 def reset_ticket_services() -> None:
     """Forget the store and notifier (tests, after ``reset_settings_cache``)."""
+    if helpdesk_notifier.cache_info().currsize:
+        helpdesk_notifier().cancel_timers()
     if ticket_store.cache_info().currsize:
         ticket_store().dispose()
     ticket_store.cache_clear()
@@ -576,9 +711,14 @@ async def open_ticket(
         notify_status=NOTIFY_PENDING if notifier.enabled else NOTIFY_SKIPPED,
     )
     logger.info(
-        "Ticket %s for %s (topic %s).", ticket.reference, mask_phone(sender_id), topic or "umum"
+        "Ticket %s %s for %s (topic %s).",
+        ticket.reference,
+        "opened" if created else "updated",
+        mask_phone(sender_id),
+        topic or "umum",
     )
-    # The same escalation seen again (an action retried) was already notified.
+    # Notified once per ticket: an update of the open ticket (a repeated escalation, an
+    # action retried) was notified when the ticket was opened.
     if created and notifier.enabled:
         notifier.notify(ticket)
     return ticket

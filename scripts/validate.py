@@ -4,8 +4,9 @@ Rasa 3.6 exits 0 on several warnings even with --fail-on-warnings, so this scrip
 warnings itself. Accepted, because they are true by design:
 - "utterance 'X' is not used in any story or rule" for responses that a custom action sends
   (found by reading `response=` names and `utter_<prefix>_{...}` f-strings in actions/) and
-  `utter_default` (sent by Rasa's own fallback action), and responses that
-  lpse_assist/resilience.py sends when the action server is down;
+  `utter_default` (sent by Rasa's own fallback action), responses that
+  lpse_assist/resilience.py sends when the action server is down, and the sender-limit notice
+  of lpse_assist/channels/sender_limit.py;
 - "intent 'X' ... not found in the NLU training data" for the channel's payload-only intents.
 """
 
@@ -46,6 +47,8 @@ def unexpected_warnings(output: str) -> list[str]:
     """Warnings in the validator's output that are not accepted by design."""
     # Custom actions, and the answer Rasa sends itself when the action server is down.
     sources = [*(ROOT / "actions").glob("*.py"), ROOT / "lpse_assist" / "resilience.py"]
+    # The Twilio channel's notice to a sender over the limit.
+    sources.append(ROOT / "lpse_assist" / "channels" / "sender_limit.py")
     names, prefixes = action_responses(sources)
     names |= RASA_DEFAULT_RESPONSES
     problems = []

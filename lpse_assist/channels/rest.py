@@ -19,6 +19,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from lpse_assist.channels.choices import Choice, parse_choice, resolve_choice
+from lpse_assist.channels.sender_guard import refuse_twilio_senders
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ class RestInput(RasaRestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = super().blueprint(on_new_message)
+        # First: a WhatsApp/SMS sender id is refused before anything reads its tracker.
+        blueprint.middleware("request")(refuse_twilio_senders)
 
         @blueprint.middleware("request")
         async def map_numbered_reply(request: Request) -> HTTPResponse | None:

@@ -156,8 +156,15 @@ async def test_the_same_escalation_run_again_keeps_one_ticket(domain: dict[str, 
             {**user_event("contact_support"), "message_id": "SM10"},
         ]
     )
+    # A new escalation of the same conversation while its ticket is open: the same ticket
+    # (one open ticket per conversation, issue 17); once closed, the next one is new.
     third = await run(ActionEscalateSupport(), later, domain)
-    assert third.messages[-1]["reference"].endswith("-0002")
+    assert third.messages[-1]["reference"] == first.messages[-1]["reference"]
+    assert len(ticket_store().list(status=None)) == 1
+    ticket_store().close(first.messages[-1]["reference"])
+    latest = make_tracker([*later.events, {**user_event("contact_support"), "message_id": "SM11"}])
+    fourth = await run(ActionEscalateSupport(), latest, domain)
+    assert fourth.messages[-1]["reference"].endswith("-0002")
 
 
 async def test_a_broken_ticket_database_still_gives_the_escalation(

@@ -134,7 +134,12 @@ def used_variables(compose: dict[str, Any]) -> set[str]:
             names |= set(environment)
         else:
             names |= {str(item).split("=", 1)[0] for item in environment}
-    for name in ("endpoints.yml", "endpoints.production.yml", "credentials.yml"):
+    for name in (
+        "endpoints.yml",
+        "endpoints.production.yml",
+        "credentials.yml",
+        "credentials.production.yml",
+    ):
         # Parsed, so that "${VAR}" in a comment does not count.
         parsed = yaml.safe_load((ROOT / name).read_text(encoding="utf-8"))
         for text in strings(parsed):
@@ -184,6 +189,8 @@ def test_the_images_run_our_configuration() -> None:
     assert "models/lpse-assist.tar.gz" in rasa
     assert "RASA_TELEMETRY_ENABLED=false" in rasa
     assert "--enable-api" not in rasa  # only the webhooks are served
+    # No REST channel in production: the image serves the production credentials.
+    assert '"--credentials", "credentials.production.yml"' in rasa
     actions = " ".join(dockerfile_lines(ACTIONS_DOCKERFILE))
     assert '"--actions", "actions"' in actions
 
@@ -313,6 +320,9 @@ def test_nginx_balances_over_every_rasa_replica(services: dict[str, dict[str, An
     servers = re.findall(r"^\s*server\s+([\w.-]+):5005\b", upstream.group(1), re.MULTILINE)
     assert sorted(servers) == rasa_services(services)
     assert "proxy_pass http://rasa;" in config
+    # Only Twilio's two routes: the REST channel and Rasa's API stay inside.
+    locations = re.findall(r"^\s*location\s+([^{]+?)\s*\{", config, re.MULTILINE)
+    assert locations == ["= /healthz", "~ ^/webhooks/twilio/(webhook|status)$", "/"]
     depends = services["nginx"]["depends_on"]
     assert all(depends[name]["condition"] == "service_healthy" for name in rasa_services(services))
 

@@ -4,6 +4,7 @@ action server, the way a web front end (or the evaluation) talks to the assistan
 from __future__ import annotations
 
 import re
+import urllib.error
 import uuid
 from typing import Any
 
@@ -104,3 +105,18 @@ def test_two_unclear_messages_escalate_with_a_ticket(twilio_bot: TwilioBot) -> N
     escalation = chat.say_text("/nlu_fallback")
     assert "masih belum memahami" in escalation
     assert re.search(r"nomor tiket \*?LPSE-\d{8}-\d{4}", escalation), escalation
+
+
+@pytest.mark.parametrize(
+    "sender", ["whatsapp:+6281234567890", "+6281234567890", " WhatsApp:+62812"]
+)
+def test_rest_cannot_speak_as_a_whatsapp_or_sms_user(twilio_bot: TwilioBot, sender: str) -> None:
+    # Development server (credentials.yml): the REST channel is there, Twilio ids are not.
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        _http(
+            "POST",
+            f"{twilio_bot.rasa_url}/webhooks/rest/webhook",
+            {"sender": sender, "message": "belum"},
+        )
+    assert refused.value.code == 403
+    assert "reserved for WhatsApp and SMS" in refused.value.read().decode()

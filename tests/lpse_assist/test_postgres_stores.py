@@ -25,8 +25,11 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from lpse_assist.settings import reset_settings_cache, tracker_db_settings
 from lpse_assist.tickets import reset_ticket_services, ticket_store
+from lpse_assist.twilio_local import LocalTwilio
 from tests.deploy.topology import MissingBinariesError, Topology
-from tests.lpse_assist.ticket_race import race_for_references
+from tests.lpse_assist.test_ticket_floods import CEILING, HELPDESK, flood
+from tests.lpse_assist.test_tickets import use_standin
+from tests.lpse_assist.ticket_race import race_for_one_conversation, race_for_references
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,6 +84,30 @@ def test_concurrent_tickets_on_postgres(pg_env: dict[str, str]) -> None:
         key="pg-0-0", topic="t", channel="sms", sender_masked="x", last_messages=[]
     )
     assert not created and again.reference in references
+
+
+def test_one_open_ticket_per_conversation_on_postgres(pg_env: dict[str, str]) -> None:
+    url = tracker_db_settings().url
+    ticket_store().ensure_schema()
+    reference = race_for_one_conversation(url, "whatsapp:+6281299990001")
+    ticket_store().close(reference)
+    again, created = ticket_store().create(
+        key="pg-after-close",
+        topic="t",
+        channel="whatsapp",
+        sender_masked="x",
+        last_messages=[],
+        conversation_id="whatsapp:+6281299990001",
+    )
+    assert created and again.reference != reference
+
+
+async def test_500_senders_in_a_minute_on_postgres(
+    pg_env: dict[str, str], standin: LocalTwilio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HELPDESK_NOTIFY_PER_HOUR", str(CEILING))
+    use_standin(monkeypatch, standin, HELPDESK)
+    await flood(standin, 500)
 
 
 def test_review_reads_rasa_events_from_postgres(

@@ -146,7 +146,9 @@ def test_a_conversation_finds_only_its_own_tickets(tmp_path: Path) -> None:
         )
         return ticket.reference
 
-    older, newer, theirs = make("1", USER), make("2", USER), make("3", other)
+    older = make("1", USER)
+    store.close(older)  # one open ticket per conversation: the next escalation opens anew
+    newer, theirs = make("2", USER), make("3", other)
     found = store.for_conversation(USER)
     assert found is not None and found.reference == newer and found.conversation_id == USER
     mine = store.for_conversation(USER, older.lower())
@@ -154,9 +156,10 @@ def test_a_conversation_finds_only_its_own_tickets(tmp_path: Path) -> None:
     assert store.for_conversation(USER, theirs) is None  # exists, but is not theirs
     assert store.for_conversation(USER, "LPSE-19990101-0001") is None
     assert store.for_conversation("", theirs) is None
-    store.close(newer)
     still_open = store.for_conversation(USER, status="open")
-    assert still_open is not None and still_open.reference == older
+    assert still_open is not None and still_open.reference == newer
+    store.close(newer)
+    assert store.for_conversation(USER, status="open") is None
     assert USER not in repr(found)  # the whole number is never printed
 
 

@@ -19,6 +19,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from lpse_assist.channels.choices import resolve_choice
+from lpse_assist.channels.sender_limit import SenderLimiter, Verdict, limit_notice
 from lpse_assist.channels.twilio.fallback import FAILED_STATUSES, SmsFallback
 from lpse_assist.channels.twilio.output import FALLBACK_REPLY_TEXT, collector_for, twiml_response
 from lpse_assist.channels.twilio.records import RecentIds, already_handled, record_reply
@@ -30,6 +31,7 @@ from lpse_assist.channels.twilio.request import (
     parse_form,
 )
 from lpse_assist.privacy import mask_phone
+from lpse_assist.production import refuse_development_secrets
 from lpse_assist.render import Medium, render_turn
 from lpse_assist.settings import twilio_settings
 from lpse_assist.twilio_rest import TwilioRestSender
@@ -60,6 +62,10 @@ class TwilioInput(InputChannel):
         def pick(key: str, default: str) -> str:
             return str(given.get(key) or "").strip() or default
 
+        if given.get("production") is True:  # credentials.production.yml
+            refuse_development_secrets(
+                pick("auth_token", settings.auth_token), pick("webhook_url", settings.webhook_url)
+            )
         return cls(
             account_sid=pick("account_sid", settings.account_sid),
             auth_token=pick("auth_token", settings.auth_token),
@@ -82,6 +88,7 @@ class TwilioInput(InputChannel):
         send_timeout: float = 10.0,
         send_attempts: int = 3,
         recent_ids: int = 4096,
+        sender_limit: SenderLimiter | None = None,
     ) -> None:
         self.account_sid = account_sid
         self.sms_number = sms_number
@@ -94,6 +101,8 @@ class TwilioInput(InputChannel):
             account_sid, auth_token, api_base_url, send_timeout, send_attempts
         )
         self._seen = RecentIds(recent_ids)
+        # SENDER_LIMIT_PER_MINUTE, counted in Redis (production) or memory (sender_limit.py).
+        self.sender_limit = sender_limit or SenderLimiter.from_settings()
         self.fallback = SmsFallback(self.sender, sms_number, recent_ids)
 
     # ----------------------------------------------------------------- routes
@@ -153,6 +162,11 @@ class TwilioInput(InputChannel):
         message_sid = (params.first("MessageSid") or params.first("SmsMessageSid")).strip()[:64]
         medium = medium_of(sender)
         masked = mask_phone(sender)
+
+        verdict = await self.sender_limit.check(sender, message_sid)
+        if verdict is not Verdict.ALLOW:  # over the limit: the notice once, then nothing
+            notice = verdict is Verdict.NOTICE
+            return twiml_response(await limit_notice(request, sender, medium) if notice else [])
 
         if message_sid and message_sid in self._seen:
             logger.info("Twilio retried message %s from %s: already answered.", message_sid, masked)

@@ -11,6 +11,7 @@ import pytest
 import pytest_asyncio
 from rasa.core.agent import Agent
 
+from lpse_assist.channels.sender_limit import SenderLimiter
 from lpse_assist.twilio_local import LocalTwilio
 from tests.lpse_assist.channels.harness import (
     AUTH_TOKEN,
@@ -33,10 +34,11 @@ async def bots(standin: LocalTwilio) -> AsyncIterator[Callable[..., Any]]:
         webhook_url: str = "",
         auth_token: str = AUTH_TOKEN,
         with_agent: bool = True,
+        sender_limit: SenderLimiter | None = None,
     ) -> Bot:
         if agent is None and with_agent:
             agent, _ = make_agent()
-        channel = make_channel(standin.base_url, webhook_url, auth_token)
+        channel = make_channel(standin.base_url, webhook_url, auth_token, sender_limit)
         bot = await start_bot(channel, agent if with_agent else None)
         started.append(bot)
         if not standin.webhook_url:

@@ -25,6 +25,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from sanic import Sanic
 
+from lpse_assist.channels.sender_limit import SenderLimiter
 from lpse_assist.channels.twilio import TwilioInput
 from lpse_assist.twilio_local import LocalTwilio, Media, WebhookReply, inbound_form, post_signed
 from lpse_assist.twilio_local.client import bot_number
@@ -99,6 +100,10 @@ TEST_DOMAIN = {
         "utter_unsupported_media": [{"text": "Mohon kirim pesan teks."}],
         "utter_ask_empty_message": [{"text": "Pesan Anda kosong."}],
         "utter_default": [{"text": "Maaf, saya belum paham."}],
+        "utter_sender_limit": [
+            {"text": "Terlalu banyak pesan. Mohon *tunggu* sebentar."},
+            {"text": "Terlalu banyak pesan (SMS). Mohon tunggu.", "channel": "sms"},
+        ],
     },
 }
 
@@ -223,7 +228,10 @@ class Bot:
 
 
 def make_channel(
-    api_base_url: str = "", webhook_url: str = "", auth_token: str = AUTH_TOKEN
+    api_base_url: str = "",
+    webhook_url: str = "",
+    auth_token: str = AUTH_TOKEN,
+    sender_limit: SenderLimiter | None = None,
 ) -> TwilioInput:
     """The channel as credentials.yml would build it, with test values."""
     return TwilioInput(
@@ -235,6 +243,7 @@ def make_channel(
         api_base_url=api_base_url,
         send_timeout=2.0,
         send_attempts=3,
+        sender_limit=sender_limit,
     )
 
 
