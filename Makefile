@@ -131,9 +131,10 @@ SIMULATOR_PORT         ?= 5080
 export HELPDESK_NOTIFY_NUMBER TICKET_TIMEZONE SIMULATOR_PORT
 
 # make topic NAME=dapodik_login: the files of a new topic, from templates (docs/training.md).
+# KIND=qa: a simple question-and-answer topic (the answer only, no "is it solved?").
 topic: $(STAMP)
-	@test -n "$(NAME)" || { echo "usage: make topic NAME=topic_name"; exit 2; }
-	$(PY) scripts/new_topic.py "$(NAME)"
+	@test -n "$(NAME)" || { echo "usage: make topic NAME=topic_name [KIND=qa]"; exit 2; }
+	$(PY) scripts/new_topic.py "$(NAME)" $(if $(filter qa,$(KIND)),--qa)
 
 # Messages the model was unsure about -> review/review-<time>.yml.
 # Options: make review ARGS="--threshold 0.6 --days 7 --format csv"; label, then
