@@ -34,14 +34,20 @@ KNOWN_OUTAGE_RESPONSE = "utter_escalate_service_outage_known"
 
 
 def shown_in_session(events: Iterable[Mapping[str, Any]], text: str) -> bool:
-    """True when the bot already sent this notice text since the session started."""
+    """True when the bot already sent this notice since the session started.
+
+    Rasa keeps the response name and the variables an action sent in the bot event's
+    metadata (``utter_action``, ``notice``): an exact match, whatever else the bot said.
+    """
     shown = False
     for event in events:
         kind = event.get("event")
         if kind == "session_started":
             shown = False
-        elif kind == "bot" and text in str(event.get("text") or ""):
-            shown = True
+        elif kind == "bot":
+            metadata = event.get("metadata") or {}
+            if metadata.get("utter_action") == NOTICE_RESPONSE and metadata.get("notice") == text:
+                shown = True
     return shown
 
 

@@ -50,8 +50,11 @@ def tracker(events: list[dict[str, Any]], slots: dict[str, Any] | None = None) -
     )
 
 
-def bot(text: str) -> dict[str, Any]:
-    return {"event": "bot", "text": text}
+def bot(text: str, notice: str | None = None) -> dict[str, Any]:
+    """A bot event as Rasa stores it: a response sent by an action keeps its name and
+    variables in the metadata."""
+    metadata = {"utter_action": "utter_outage_notice", "notice": notice} if notice else {}
+    return {"event": "bot", "text": text, "metadata": metadata}
 
 
 async def run(action: Any, state: Tracker, domain: dict[str, Any]) -> tuple[list[Any], Any]:
@@ -83,16 +86,22 @@ async def test_a_notice_already_shown_in_this_session_is_not_repeated(
     domain: dict[str, Any],
 ) -> None:
     notice_store().publish(NOTICE)
-    shown = [user_event("greet"), bot(f"*Pengumuman LPSE*: {NOTICE}"), user_event("login_problem")]
+    shown = [
+        user_event("greet"),
+        bot(f"*Pengumuman LPSE*: {NOTICE}", NOTICE),
+        user_event("login_problem"),
+    ]
     events, _ = await run(ActionCheckOutageNotice(), tracker(shown), domain)
     assert events == []
 
 
 async def test_a_new_session_or_a_new_notice_is_shown_again(domain: dict[str, Any]) -> None:
-    old_session = [user_event("greet"), bot(f"Pengumuman LPSE: {NOTICE}")]
+    old_session = [user_event("greet"), bot(f"Pengumuman LPSE: {NOTICE}", NOTICE)]
     new_session = [*old_session, {"event": "session_started"}, user_event("login_problem")]
     assert shown_in_session(old_session, NOTICE)
     assert not shown_in_session(new_session, NOTICE)
+    # Another message that happens to contain the words is not the notice.
+    assert not shown_in_session([bot(f"Info: {NOTICE}")], NOTICE)
     notice_store().publish("SPSE kembali normal")
     events, _ = await run(ActionCheckOutageNotice(), tracker(old_session), domain)
     assert events == [SlotSet("outage_notice", "SPSE kembali normal")]
