@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -24,12 +25,17 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.machine import cpu_model
+from lpse_assist.notice import NoticeStore
 
-from bench.machine import cpu_model  # noqa: E402
-from lpse_assist.notice import NoticeStore  # noqa: E402
-from tests.deploy.topology import free_port  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def request_body(domain: dict[str, Any], turns: int = 10) -> bytes:
@@ -94,7 +100,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="lpse-bench-notice-"))
     db = workdir / "tracker.db"
     port = free_port()
-    env = {**os.environ, "TRACKER_DB": str(db), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "TRACKER_DB": str(db)}
     env.pop("POSTGRES_HOST", None)
     log = (workdir / "actions.log").open("wb")
     server = subprocess.Popen(

@@ -15,11 +15,8 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from lpse_assist.notice import (  # noqa: E402
+from lpse_assist.notice import (
     DEFAULT_DURATION,
     Notice,
     NoticeError,
@@ -27,8 +24,8 @@ from lpse_assist.notice import (  # noqa: E402
     notice_store,
     parse_until,
 )
-from lpse_assist.render import sms_segments, to_gsm7  # noqa: E402
-from lpse_assist.settings import tracker_db_settings  # noqa: E402
+from lpse_assist.render import sms_segments, to_gsm7
+from lpse_assist.settings import tracker_db_settings
 
 
 def _parser() -> argparse.ArgumentParser:
