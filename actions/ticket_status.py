@@ -20,7 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.support import send_contacts
 from lpse_assist.contacts import load_contacts
-from lpse_assist.privacy import mask_phone
+from lpse_assist.privacy import mask_phone, medium_of_sender
 from lpse_assist.safe_text import shortened
 from lpse_assist.tickets import CLOSED, REFERENCE_PREFIX, Ticket, ticket_store
 
@@ -33,6 +33,8 @@ REFERENCE = re.compile(
     re.IGNORECASE,
 )
 NOTE_MAX_CHARS = 300
+# The input channel of the Twilio webhook (lpse_assist.channels.twilio).
+TWILIO_CHANNEL = "twilio"
 # Rasa waits about 10 s for the whole action.
 STORE_TIMEOUT_SECONDS = 5.0
 
@@ -76,6 +78,24 @@ def tell_status(dispatcher: CollectingDispatcher, ticket: Ticket, zone: tzinfo) 
         )
 
 
+def sender_is_proven(tracker: Tracker) -> bool:
+    """False when a phone number's conversation is reached through another channel.
+
+    A WhatsApp or SMS sender id is the user's phone number only when the message came through
+    the Twilio webhook (signed by Twilio); a client of another channel (REST) chooses its
+    sender id and must never read the tickets of a phone number it typed.
+    """
+    phone = medium_of_sender(tracker.sender_id) in ("whatsapp", "sms")
+    if phone and tracker.get_latest_input_channel() != TWILIO_CHANNEL:
+        logger.warning(
+            "Ticket status for %s asked through %r: not answered.",
+            mask_phone(tracker.sender_id),
+            tracker.get_latest_input_channel(),
+        )
+        return False
+    return True
+
+
 class ActionCheckTicketStatus(Action):
     """User sees the status of their own ticket, "not found", or is asked for the number."""
 
@@ -89,10 +109,12 @@ class ActionCheckTicketStatus(Action):
         reference = find_reference(text)
         store = ticket_store()
         try:
-            ticket = await asyncio.wait_for(
-                asyncio.to_thread(store.for_conversation, tracker.sender_id, reference),
-                timeout=STORE_TIMEOUT_SECONDS,
-            )
+            ticket = None
+            if sender_is_proven(tracker):
+                ticket = await asyncio.wait_for(
+                    asyncio.to_thread(store.for_conversation, tracker.sender_id, reference),
+                    timeout=STORE_TIMEOUT_SECONDS,
+                )
         except Exception:
             logger.exception("Could not read tickets for %s.", mask_phone(tracker.sender_id))
             dispatcher.utter_message(response="utter_ticket_status_unavailable")

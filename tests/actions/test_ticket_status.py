@@ -34,13 +34,13 @@ def new_ticket(sender: str, key: str, topic: str = "login_problem") -> Ticket:
     return ticket
 
 
-def tracker(sender: str, text: str) -> Tracker:
+def tracker(sender: str, text: str, channel: str = "twilio") -> Tracker:
     parse = {"text": text, "intent": {"name": "ticket_status", "confidence": 0.9}}
     return Tracker(
         sender_id=sender,
         slots={},
         latest_message=parse,
-        events=[{"event": "user", "text": text, "parse_data": parse}],
+        events=[{"event": "user", "text": text, "parse_data": parse, "input_channel": channel}],
         paused=False,
         followup_action=None,
         active_loop={},
@@ -48,9 +48,12 @@ def tracker(sender: str, text: str) -> Tracker:
     )
 
 
-async def ask(sender: str, text: str, domain: dict[str, Any]) -> list[dict[str, Any]]:
+async def ask(
+    sender: str, text: str, domain: dict[str, Any], channel: str = "twilio"
+) -> list[dict[str, Any]]:
     dispatcher = CollectingDispatcher()
-    assert await ActionCheckTicketStatus().run(dispatcher, tracker(sender, text), domain) == []
+    state = tracker(sender, text, channel)
+    assert await ActionCheckTicketStatus().run(dispatcher, state, domain) == []
     return dispatcher.messages
 
 
@@ -164,3 +167,18 @@ async def test_a_broken_store_gets_an_apology_and_the_contacts(
     said = [m["response"] for m in await ask(ME, "status tiket saya", domain)]
     assert said[0] == "utter_ticket_status_unavailable"
     assert "utter_contact_lpse_support" in said
+
+
+async def test_a_phone_numbers_tickets_only_through_the_twilio_webhook(
+    domain: dict[str, Any],
+) -> None:
+    # A REST client chooses its sender id: typing someone's WhatsApp id reveals nothing.
+    ticket = new_ticket(ME, "k1")
+    said = await ask(ME, f"status tiket {ticket.reference}", domain, channel="rest")
+    assert [m["response"] for m in said] == ["utter_ticket_not_found"]
+    said = await ask(ME, "laporan saya sudah diproses?", domain, channel="rest")
+    assert [m["response"] for m in said] == ["utter_ask_ticket_reference"]
+    # A REST conversation's own tickets (its own sender id) are its own.
+    rest_ticket = new_ticket("web-5f2c", "k2")
+    said = await ask("web-5f2c", rest_ticket.reference, domain, channel="rest")
+    assert said[0]["response"] == "utter_ticket_status_open"
