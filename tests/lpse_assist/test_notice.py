@@ -241,9 +241,11 @@ def test_command_refuses_bad_input_and_keeps_the_current_notice(db_path: Path) -
 def test_make_notice_passes_any_text_through(db_path: Path) -> None:
     env = {**os.environ, "TRACKER_DB": str(db_path)}
     env.pop("POSTGRES_HOST", None)
+    on_test_db = [f"TRACKER_DB={db_path}", "TRACKER_DB_DIALECT=sqlite"]
     text = "SPSE \"pemeliharaan\" 'server' $HOME `id` & 50% sampai 22.00 WIB"
     done = subprocess.run(
-        ["make", "-s", "notice", f"TEXT={text}"],
+        # On the command line: a developer's .env cannot point make at another database.
+        ["make", "-s", "notice", f"TEXT={text}", *on_test_db],
         env=env,
         capture_output=True,
         text=True,
@@ -255,6 +257,10 @@ def test_make_notice_passes_any_text_through(db_path: Path) -> None:
     assert notice is not None
     assert notice.text == "SPSE \"pemeliharaan\" 'server' $HOME id & 50% sampai 22.00 WIB"
     cleared = subprocess.run(
-        ["make", "-s", "notice", "CLEAR=1"], env=env, capture_output=True, text=True, cwd=ROOT
+        ["make", "-s", "notice", "CLEAR=1", *on_test_db],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert cleared.returncode == 0 and store_at(db_path).active() is None
