@@ -152,3 +152,14 @@ simulator: $(STAMP) ## the phone simulator alone, for a bot that is already runn
 .PHONY: nlu-sets-table
 nlu-sets-table: $(STAMP) ## rewrite the table in tests/nlu/README.md from tests/nlu/sets.yml
 	$(PY) -m eval.sets --readme
+
+# Outage notices
+.PHONY: notice
+# make notice TEXT="SPSE sedang pemeliharaan sampai 22.00 WIB" [UNTIL="2026-12-05 22:00"]
+# | make notice CLEAR=1 | make notice (shows it). UNTIL is local time (TICKET_TIMEZONE);
+# without it the notice ends by itself after 6 hours. No retraining, no restart.
+# TEXT and UNTIL reach the script exactly as typed ($(value ...), single-quoted for the shell).
+notice_arg = $(if $(filter undefined,$(origin $(1))),,$(2) '$(subst ','\'',$(value $(1)))')
+notice: $(STAMP) ## publish, show or clear the operator's outage notice (TEXT=, UNTIL=, CLEAR=1)
+	@$(PY) scripts/notice.py $(call notice_arg,TEXT,--text) $(call notice_arg,UNTIL,--until) \
+	  $(if $(CLEAR),--clear)
