@@ -195,6 +195,8 @@ def test_menus_stay_readable_and_the_sms_greeting_fits_three_segments(
     responses = domain["responses"]
     buttons = responses[menu][0]["buttons"]
     assert len(buttons) <= MENU_MAX_OPTIONS
+    payloads = [b["payload"] for b in buttons]
+    assert len(set(payloads)) == len(payloads), f"{menu} offers a topic twice"
     assert all(len(b["title"]) <= MENU_TITLE_MAX_CHARS for b in buttons), menu
     # What an SMS user gets on "halo" (greeting and menu in one turn), or on a menu request.
     turn = [sms_variations(responses["utter_greet"])[0], sms_variations(responses[menu])[0]]
