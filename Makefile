@@ -130,9 +130,10 @@ SIMULATOR_PORT         ?= 5080
 export HELPDESK_NOTIFY_NUMBER TICKET_TIMEZONE SIMULATOR_PORT
 
 # make topic NAME=dapodik_login: the files of a new topic, from templates (docs/training.md).
-topic: $(STAMP) ## make topic NAME=x: the files of a new topic, from templates
-	@test -n "$(NAME)" || { echo "usage: make topic NAME=topic_name"; exit 2; }
-	$(PY) scripts/new_topic.py "$(NAME)"
+# KIND=qa: a simple question-and-answer topic (the answer only, no "is it solved?").
+topic: $(STAMP) ## make topic NAME=x [KIND=qa]: the files of a new topic, from templates
+	@test -n "$(NAME)" || { echo "usage: make topic NAME=topic_name [KIND=qa]"; exit 2; }
+	$(PY) scripts/new_topic.py "$(NAME)" $(if $(filter qa,$(KIND)),--qa)
 
 # Messages the model was unsure about -> review/review-<time>.yml.
 # Options: make review ARGS="--threshold 0.6 --days 7 --format csv"; label, then
@@ -178,3 +179,13 @@ audit: $(AUDIT_VENV)/.installed ## known vulnerabilities of requirements.lock (p
 # Cost of the per-sender limit's check (memory and a real redis-server), docs/benchmarks.md.
 bench-limit: $(STAMP) ## cost of the per-sender limit per message (memory, Redis): docs/benchmarks.md
 	$(PY) -m bench.sender_limit $(ARGS)
+# Outage notices
+.PHONY: notice
+# make notice TEXT="SPSE sedang pemeliharaan sampai 22.00 WIB" [UNTIL="2026-12-05 22:00"]
+# | make notice CLEAR=1 | make notice (shows it). UNTIL is local time (TICKET_TIMEZONE);
+# without it the notice ends by itself after 6 hours. No retraining, no restart.
+# TEXT and UNTIL reach the script exactly as typed ($(value ...), single-quoted for the shell).
+notice_arg = $(if $(filter undefined,$(origin $(1))),,$(2) '$(subst ','\'',$(value $(1)))')
+notice: $(STAMP) ## publish, show or clear the operator's outage notice (TEXT=, UNTIL=, CLEAR=1)
+	@$(PY) scripts/notice.py $(call notice_arg,TEXT,--text) $(call notice_arg,UNTIL,--until) \
+	  $(if $(CLEAR),--clear)

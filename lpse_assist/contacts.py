@@ -17,6 +17,12 @@ logger = logging.getLogger(__name__)
 # `utter_contact_helpdesk_<field>` in domain.yml.
 HELPDESK_FIELDS = ("phone", "whatsapp", "email", "address", "hours")
 
+# How providers get an SPSE account at this LPSE (contacts.yml, `provider_accounts`):
+# on the LPSE's own SPSE site, at LKPP's central account service, or not yet known (the
+# default: the answers name both and point to the helpdesk, never guess).
+ACCOUNT_SYSTEMS = ("per_lpse", "central", "unknown")
+UNKNOWN_ACCOUNT_SYSTEM = "unknown"
+
 
 @dataclass(frozen=True)
 class Contacts:
@@ -25,6 +31,11 @@ class Contacts:
     call_center_phones: list[str] = field(default_factory=list)
     helpdesk_name: str = ""
     helpdesk: dict[str, str] = field(default_factory=dict)
+    account_system: str = UNKNOWN_ACCOUNT_SYSTEM
+    # The LPSE's own site address; empty when the operator has not given it.
+    lpse_site: str = ""
+    # The LPSE's own list of documents for provider verification; empty: the usual list.
+    verification_documents: list[str] = field(default_factory=list)
 
     def filled_helpdesk_fields(self) -> list[str]:
         """Helpdesk fields that have a value, in display order."""
@@ -48,11 +59,36 @@ def parse_contacts(raw: Any) -> Contacts:
     if not isinstance(helpdesk_raw, dict):
         helpdesk_raw = {}
     helpdesk = {name: _text(helpdesk_raw.get(name)) for name in HELPDESK_FIELDS}
+    accounts = raw.get("provider_accounts") or {}
+    if not isinstance(accounts, dict):
+        accounts = {}
+    documents_raw = accounts.get("verification_documents")
+    if not isinstance(documents_raw, list):
+        documents_raw = []
     return Contacts(
         call_center_phones=phones,
         helpdesk_name=_text(helpdesk_raw.get("name")),
         helpdesk=helpdesk,
+        account_system=parse_account_system(accounts.get("account_system")),
+        lpse_site=_text(accounts.get("site")),
+        verification_documents=[_text(d) for d in documents_raw if _text(d)],
     )
+
+
+def parse_account_system(value: Any) -> str:
+    """One of ACCOUNT_SYSTEMS; anything else (a typo, empty) is `unknown`, logged: an
+    unrecognised setting must not make the bot state one system's procedure as fact."""
+    text = _text(value).lower().replace("-", "_")
+    if text in ACCOUNT_SYSTEMS:
+        return text
+    if text:
+        logger.warning(
+            "provider_accounts.account_system %r is not one of %s: using %r",
+            text,
+            ", ".join(ACCOUNT_SYSTEMS),
+            UNKNOWN_ACCOUNT_SYSTEM,
+        )
+    return UNKNOWN_ACCOUNT_SYSTEM
 
 
 def load_contacts(path: Path | None = None) -> Contacts:

@@ -50,6 +50,10 @@ SERVICE_UNAVAILABLE_RESPONSE = "utter_service_unavailable"
 # Shown when even the contacts cannot be built (contacts.yml broken and actions/ missing):
 # LPSE Support needs no configuration.
 MINIMAL_CONTACT_RESPONSE = "utter_contact_lpse_support"
+# Custom actions that only fill a slot (custom slot mappings, which Rasa runs right after the
+# user's message): when the action server fails, the turn goes on without them, silently, and
+# the answer itself decides what the user sees (actions/service_outage.py).
+SILENT_ACTIONS = frozenset({"action_check_outage_notice"})
 # Set on the wrapper so that a second ResilientNLG (model reload) does not wrap it again.
 _MARKER = "_lpse_resilient"
 
@@ -116,6 +120,9 @@ def _resilient(run: RunFunction) -> RunFunction:
             cause = str(error) or type(error).__name__
             if isinstance(error, asyncio.TimeoutError):
                 cause = f"no answer within {action_server_timeout():.0f} s"
+            if self.name() in SILENT_ACTIONS:
+                logger.warning("Action server failed on '%s' (%s).", self.name(), cause)
+                return []
             logger.error(
                 "Action server failed on '%s' for conversation %s (%s); answering with the "
                 "support contacts instead.",

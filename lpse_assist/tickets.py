@@ -37,11 +37,9 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timezone, tzinfo
 from functools import lru_cache, partial
-from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import (
     Column,
@@ -53,7 +51,6 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    create_engine,
     func,
     insert,
     inspect,
@@ -61,10 +58,10 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from lpse_assist.background import BackgroundTasks
+from lpse_assist.db import SqlStore, local_zone
 from lpse_assist.notify_budget import NotifyBudget, hour_key, summary_due_at, summary_text
 from lpse_assist.privacy import is_whatsapp, mask_numbers_in_text, mask_phone, medium_of_sender
 from lpse_assist.render import sms_segments, to_gsm7
@@ -131,15 +128,6 @@ NOTIFY_MAX_SMS_SEGMENTS = 2
 # What Twilio's account SIDs look like (the development default "ACdev000..." does not).
 REAL_ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 NOTIFY_MAX_LAST_CHARS = 300
-
-
-def local_zone(name: str) -> tzinfo:
-    """The ticket time zone; WIB (UTC+7) when the name is unknown or tzdata is missing."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        logger.warning("Unknown time zone %r; using WIB (UTC+7).", name)
-        return timezone(timedelta(hours=7), "WIB")
 
 
 @dataclass(frozen=True)
@@ -244,44 +232,13 @@ def channel_of(sender_id: str, events: Sequence[Mapping[str, Any]]) -> str:
 # --------------------------------------------------------------------------- the store
 
 
-class TicketStore:
+class TicketStore(SqlStore):
     """Tickets in the tracker store's SQL database (SQLAlchemy Core, synchronous).
 
     Async callers run these methods in a worker thread (``asyncio.to_thread``).
     """
 
-    def __init__(self, url: str, zone: tzinfo | None = None) -> None:
-        self.url = url
-        self.zone = zone or local_zone("Asia/Jakarta")
-        self._engine: Engine | None = None
-        self._schema_ready = False
-
-    @property
-    def engine(self) -> Engine:
-        """The engine, created on first use (never at import)."""
-        if self._engine is None:
-            kwargs: dict[str, Any] = {"future": True, "pool_pre_ping": True}
-            if self.url.startswith("sqlite"):
-                # Rasa writes to the same file: wait for its write lock instead of failing.
-                kwargs["connect_args"] = {"timeout": 30}
-                path = self.url.split("///", 1)[-1]
-                if path and path != ":memory:":
-                    Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self._engine = create_engine(self.url, **kwargs)
-        return self._engine
-
-    def ensure_schema(self) -> None:
-        """Create ``lpse_tickets`` if it does not exist (idempotent, race-tolerant)."""
-        if self._schema_ready:
-            return
-        try:
-            metadata.create_all(self.engine, checkfirst=True)
-        except (OperationalError, ProgrammingError, IntegrityError):
-            # Another process created it between the check and the CREATE: fine if it's there.
-            metadata.create_all(self.engine, checkfirst=True)
-        self._add_missing_columns()
-        self._add_missing_indexes()
-        self._schema_ready = True
+    metadata = metadata
 
     def _add_missing_columns(self) -> None:
         """Bring a table made by an earlier version up to date (columns are only added)."""
@@ -298,6 +255,7 @@ class TicketStore:
             except (OperationalError, ProgrammingError):
                 # Another replica added it first.
                 logger.info("Column %s of %s already added.", column.name, tickets_table.name)
+        self._add_missing_indexes()
 
     def _add_missing_indexes(self) -> None:
         """Indexes of columns added by ``_add_missing_columns`` (create_all skips them)."""
@@ -467,12 +425,6 @@ class TicketStore:
                 .where(tickets_table.c.reference.in_(builtins.list(references)))
                 .values(notify_status=status)
             )
-
-    def dispose(self) -> None:
-        """Close pooled connections."""
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
 
 
 # --------------------------------------------------------------------------- notification

@@ -10,6 +10,11 @@ and adds to ``domain.yml`` (comments and layout kept, ruamel.yaml round trip): t
 ``topic`` slot mapping (so the escalation knows the topic), and the responses
 ``utter_answer_<name>`` (with an SMS variation) and ``utter_escalate_<name>``. The project is
 valid right after (``make validate``); the trainer then replaces every TODO text.
+
+``--qa`` (``make topic NAME=... KIND=qa``) makes a simple question-and-answer topic instead,
+from ``scripts/templates/qa/``: the question gets ``utter_answer_<name>`` and nothing else (no
+"is it solved?", no escalation text, no slot mapping), for questions that are not a problem
+to solve ("what is ADP?").
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from ruamel.yaml.tokens import CommentToken
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "topic"
+QA_TEMPLATES = Path(__file__).resolve().parent / "templates" / "qa"
 NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 # Names Rasa or the project use for something else.
 RESERVED = {
@@ -62,9 +68,11 @@ def _yaml(sequence: int = 4, offset: int = 2) -> YAML:
     return yaml
 
 
-def render(template: str, name: str) -> str:
-    """A template with ``$name`` and ``$words`` (the name with spaces) filled in."""
-    text = (TEMPLATES / template).read_text(encoding="utf-8")
+def render(template: str, name: str, qa: bool = False) -> str:
+    """A template with ``$name`` and ``$words`` (the name with spaces) filled in; ``qa``: the
+    question-and-answer version where there is one (the examples file is the same)."""
+    folder = QA_TEMPLATES if qa and (QA_TEMPLATES / template).exists() else TEMPLATES
+    text = (folder / template).read_text(encoding="utf-8")
     return Template(text).substitute(name=name, words=name.replace("_", " "))
 
 
@@ -126,9 +134,9 @@ def add_slot_mapping(domain: Any, name: str) -> None:
     domain["slots"]["topic"]["mappings"].append(mapping)
 
 
-def add_responses(domain: Any, name: str) -> None:
+def add_responses(domain: Any, name: str, qa: bool = False) -> None:
     """Append the topic's responses (from the template) at the end of ``responses``."""
-    new = _yaml().load(render("responses.yml", name))
+    new = _yaml().load(render("responses.yml", name, qa))
     responses = domain["responses"]
     for key, value in new.items():
         responses[key] = value
@@ -136,34 +144,37 @@ def add_responses(domain: Any, name: str) -> None:
     responses.yaml_set_comment_before_after_key(
         first,
         before=f"\n---------------------------------------------------------------- topic: {name}\n"
-        f"Added by `make topic NAME={name}`. TODO(trainer): replace every TODO text.",
+        f"Added by `make topic NAME={name}{' KIND=qa' if qa else ''}`. "
+        "TODO(trainer): replace every TODO text.",
         indent=2,
     )
 
 
-def updated_domain(text: str, name: str) -> str:
+def updated_domain(text: str, name: str, qa: bool = False) -> str:
     """``domain.yml`` text with the topic added (everything else unchanged)."""
     yaml = _yaml()
     domain = yaml.load(text)
     add_intent(domain, name)
-    add_slot_mapping(domain, name)
-    add_responses(domain, name)
+    if not qa:  # a question-and-answer topic is never escalated as "the user's problem"
+        add_slot_mapping(domain, name)
+    add_responses(domain, name, qa)
     out = io.StringIO()
     yaml.dump(domain, out)
     return out.getvalue()
 
 
-def create_topic(name: str, root: Path = ROOT) -> list[Path]:
-    """Create the topic's files and update ``domain.yml``; returns the files written."""
+def create_topic(name: str, root: Path = ROOT, qa: bool = False) -> list[Path]:
+    """Create the topic's files and update ``domain.yml``; returns the files written.
+    ``qa``: a question-and-answer topic (answer only)."""
     domain_path = root / "domain.yml"
     domain_text = domain_path.read_text(encoding="utf-8")
     check_name(name, _yaml().load(domain_text), root)
-    new_domain = updated_domain(domain_text, name)
+    new_domain = updated_domain(domain_text, name, qa)
     # Every new YAML text must load before anything is written.
     contents = {
-        target_files(name, root)[0]: render("nlu.yml", name),
-        target_files(name, root)[1]: render("rules.yml", name),
-        target_files(name, root)[2]: render("test_story.yml", name),
+        target_files(name, root)[0]: render("nlu.yml", name, qa),
+        target_files(name, root)[1]: render("rules.yml", name, qa),
+        target_files(name, root)[2]: render("test_story.yml", name, qa),
     }
     for text in [*contents.values(), new_domain]:
         _yaml().load(text)
@@ -188,11 +199,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``make topic NAME=...``."""
     parser = argparse.ArgumentParser(prog="make topic NAME=", description=__doc__.split("\n")[0])
     parser.add_argument("name", help="intent name of the topic, e.g. dapodik_login")
+    parser.add_argument(
+        "--qa",
+        action="store_true",
+        help="a question-and-answer topic: the answer only, no 'is it solved?' or escalation",
+    )
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     name = args.name.strip()
     try:
-        files = create_topic(name, args.root)
+        files = create_topic(name, args.root, args.qa)
     except TopicError as error:
         print(f"topic: {error}", file=sys.stderr)
         return 1
@@ -200,11 +216,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"topic: created {name}:")
     for path in files:
         print(f"  {path.relative_to(root)}")
+    responses = (
+        f"utter_answer_{name}" if args.qa else f"utter_answer_{name} and utter_escalate_{name}"
+    )
     print(
         "\nNext (docs/training.md):\n"
         f"  1. data/nlu/{name}.yml: replace the TODO examples with 25+ real messages.\n"
-        f"  2. domain.yml: write utter_answer_{name} and utter_escalate_{name}"
-        " (WhatsApp text and the SMS variation).\n"
+        f"  2. domain.yml: write {responses} (WhatsApp text and the SMS variation).\n"
         f"  3. tests/stories/test_{name}.yml: replace the TODO messages with real ones.\n"
         "  4. make validate && make test, then try it in the simulator (make run)."
     )

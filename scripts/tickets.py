@@ -30,7 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("reference")
     close = sub.add_parser("close", help="mark a ticket as handled")
     close.add_argument("reference")
-    close.add_argument("--note", default="", help="what was done (kept with the ticket)")
+    close.add_argument(
+        "--note", default="", help="what was done (kept; the user sees it when asking the status)"
+    )
     return parser
 
 

@@ -59,6 +59,9 @@ class TwilioBot:
     standin_url: str
     env: dict[str, str]
     processes: list[Process]
+    # The action server's contacts file (a copy of contacts.yml): tests may rewrite it, the
+    # actions read it on every call (tests/e2e/test_account.py).
+    contacts_file: Path | None = None
 
     @property
     def webhook_url(self) -> str:
@@ -140,7 +143,9 @@ def twilio_bot() -> Iterator[TwilioBot]:
         # Escalations notify this helpdesk number through the stand-in (tests/lpse_assist/
         # test_tickets_e2e.py checks the message arrives).
         "HELPDESK_NOTIFY_NUMBER": HELPDESK_NOTIFY_NUMBER,
+        "LPSE_CONTACTS_FILE": str(workdir / "contacts.yml"),
     }
+    shutil.copyfile(ROOT / "contacts.yml", workdir / "contacts.yml")
     python = sys.executable
     processes = [
         Process(
@@ -201,7 +206,7 @@ def twilio_bot() -> Iterator[TwilioBot]:
         for process in processes:
             process.start(env, ROOT)
         _wait_ready(processes)
-        yield TwilioBot(rasa_url, standin_url, env, processes)
+        yield TwilioBot(rasa_url, standin_url, env, processes, workdir / "contacts.yml")
     finally:
         for process in processes:
             process.stop()

@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
+from lpse_assist.contacts import ACCOUNT_SYSTEMS
 from lpse_assist.intents import CHANNEL_INTENTS
+from lpse_assist.render import is_gsm7, render_message, render_turn, sms_segments, sms_variations
 from scripts.validate import action_responses
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +33,7 @@ CLARIFYING_INTENTS = {
     "login_problem": "utter_ask_login_message",
     "forgot_account": "utter_ask_forgot_which",
     "ppk_changed": "utter_ask_ppk_which",
+    "register_account": "utter_ask_other_lpse_account",
 }
 RASA_DEFAULT_ACTIONS = {"action_listen", "action_default_fallback", "action_restart"}
 
@@ -139,6 +142,78 @@ def test_unclear_problems_get_a_question_with_choices(
     buttons = domain["responses"][question][0]["buttons"]
     assert len(buttons) >= 2
     assert f"utter_escalate_{intent}" in domain["responses"]
+
+
+# ---------------------------------------------------------------- provider accounts (issue 15)
+# Topics whose answer depends on the LPSE's account system (contacts.yml provider_accounts).
+ACCOUNT_SYSTEM_TOPICS = ["register_account", "verification_documents", "change_provider_data"]
+ACCOUNT_TOPICS = [*ACCOUNT_SYSTEM_TOPICS, "agregasi_data"]
+SMS_MAX_SEGMENTS = 3
+# A menu stays readable on a phone: this many options at most, titles this short.
+MENU_MAX_OPTIONS = 12
+MENU_TITLE_MAX_CHARS = 34
+
+
+@pytest.mark.parametrize("system", ACCOUNT_SYSTEMS)
+@pytest.mark.parametrize("topic", ACCOUNT_SYSTEM_TOPICS)
+def test_every_account_system_has_its_answer_with_an_sms_text(
+    topic: str, system: str, domain: dict[str, Any]
+) -> None:
+    variations = domain["responses"][f"utter_answer_{topic}_{system}"]
+    assert any(v.get("channel") == "sms" for v in variations)
+    for variation in variations:
+        text = variation["text"].lower()
+        if system == "central":
+            assert "inaproc" in text, (topic, system)
+        if system == "per_lpse":
+            assert "inaproc" not in text, (topic, system)
+        if system == "unknown":
+            # Never a guess: both systems, and the user is sent to the helpdesk to ask.
+            assert "per lpse" in text and "inaproc" in text and "helpdesk" in text, topic
+
+
+@pytest.mark.parametrize("topic", ACCOUNT_TOPICS)
+def test_every_account_topic_escalates_and_is_in_the_menus(
+    topic: str, domain: dict[str, Any]
+) -> None:
+    assert f"utter_escalate_{topic}" in domain["responses"]
+    assert topic in {m["value"] for m in domain["slots"]["topic"]["mappings"]}
+    for menu in ("utter_menu", "utter_default"):
+        payloads = {b["payload"] for b in domain["responses"][menu][0]["buttons"]}
+        assert f"/{topic}" in payloads, menu
+
+
+def test_the_registration_question_is_answered_yes_or_no(domain: dict[str, Any]) -> None:
+    for variation in domain["responses"]["utter_ask_other_lpse_account"]:
+        assert [b["payload"] for b in variation["buttons"]] == ["/affirm", "/deny"]
+
+
+@pytest.mark.parametrize("menu", ["utter_menu", "utter_default"])
+def test_menus_stay_readable_and_the_sms_greeting_fits_three_segments(
+    menu: str, domain: dict[str, Any]
+) -> None:
+    responses = domain["responses"]
+    buttons = responses[menu][0]["buttons"]
+    assert len(buttons) <= MENU_MAX_OPTIONS
+    payloads = [b["payload"] for b in buttons]
+    assert len(set(payloads)) == len(payloads), f"{menu} offers a topic twice"
+    assert all(len(b["title"]) <= MENU_TITLE_MAX_CHARS for b in buttons), menu
+    # What an SMS user gets on "halo" (greeting and menu in one turn), or on a menu request.
+    turn = [sms_variations(responses["utter_greet"])[0], sms_variations(responses[menu])[0]]
+    bodies = render_turn(turn, "sms")
+    assert len(bodies) == 1
+    assert is_gsm7(bodies[0]) and sms_segments(bodies[0]) <= SMS_MAX_SEGMENTS, bodies[0]
+
+
+def test_every_sms_text_is_gsm7_and_fits_three_segments(domain: dict[str, Any]) -> None:
+    checked = 0
+    for name, variations in domain["responses"].items():
+        for variation in sms_variations(variations):
+            raw = render_message(variation, "whatsapp")  # as written, before sanitising
+            assert is_gsm7(raw), name
+            assert sms_segments(render_message(variation, "sms")) <= SMS_MAX_SEGMENTS, name
+            checked += 1
+    assert checked >= len(domain["responses"])
 
 
 def test_every_rule_and_story_file_has_a_test_story_file() -> None:

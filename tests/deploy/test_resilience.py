@@ -242,3 +242,16 @@ def test_domain_has_the_apology_for_a_failing_action_server() -> None:
     assert SERVICE_UNAVAILABLE_RESPONSE in responses, (
         f"add {SERVICE_UNAVAILABLE_RESPONSE} to domain.yml (text in docs/deployment.md)"
     )
+
+
+async def test_a_slot_check_that_fails_stays_silent(
+    nlg: NaturalLanguageGenerator, domain: Domain, caplog: pytest.LogCaptureFixture
+) -> None:
+    # action_check_outage_notice runs as a slot mapping after greetings and login problems:
+    # with the action server down, the greeting or answer that follows must not be preceded
+    # by the apology (the escalation above still gets it).
+    action = RemoteAction("action_check_outage_notice", EndpointConfig(url=closed_port_url()))
+    with caplog.at_level(logging.WARNING, logger="lpse_assist.resilience"):
+        events = await action.run(CollectingOutputChannel(), nlg, tracker(domain), domain)
+    assert events == []
+    assert any("action_check_outage_notice" in r.getMessage() for r in caplog.records)

@@ -13,7 +13,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from lpse_assist.notice import NoticeStore, notice_store, reset_notice_store
 from lpse_assist.settings import reset_settings_cache, tracker_db_settings
 from lpse_assist.tickets import reset_ticket_services, ticket_store
 from lpse_assist.twilio_local import LocalTwilio
@@ -160,3 +163,26 @@ def test_review_reads_rasa_events_from_postgres(
         ("akun sy kekunci", "login_problem", ["whatsapp:+62812****7890"])
     ]
     assert pg_env["POSTGRES_PASSWORD"] not in done.stdout + out.read_text(encoding="utf-8")
+
+
+def test_outage_notice_on_postgres(pg_env: dict[str, str]) -> None:
+    reset_notice_store()
+    operator = notice_store()
+    replica = NoticeStore(tracker_db_settings().url, operator.zone)  # another process's view
+    try:
+        assert operator.engine.dialect.name == "postgresql"
+        assert replica.active() is None
+        now = datetime.now(timezone.utc)
+        published = operator.publish("SPSE sedang pemeliharaan {x}", now + timedelta(hours=1))
+        assert replica.active() == published and published.text == "SPSE sedang pemeliharaan (x)"
+        # Expires by itself; cleared at once.
+        assert replica.active(now + timedelta(hours=1)) is None
+        assert operator.clear() == 1 and replica.active() is None
+        # A short notice, expired for real.
+        operator.publish("singkat", datetime.now(timezone.utc) + timedelta(seconds=1))
+        assert replica.active() is not None
+        time.sleep(1.2)
+        assert replica.active() is None
+    finally:
+        replica.dispose()
+        reset_notice_store()

@@ -136,3 +136,41 @@ def test_two_topics_in_a_row(project: Path, tmp_path: Path) -> None:
     domain = yaml.safe_load((second / "domain.yml").read_text(encoding="utf-8"))
     intents = domain["intents"]
     assert intents.index("oss_nib") < intents.index("tender_upload") < intents.index("greet")
+
+
+@pytest.fixture(scope="module")
+def qa_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    copied = copy_project(tmp_path_factory.mktemp("qa"))
+    done = run(copied, "scripts/new_topic.py", "apa_itu_adp", "--qa")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "utter_escalate_" not in done.stdout
+    return copied
+
+
+def test_qa_topic_answers_without_asking_whether_it_is_solved(qa_project: Path) -> None:
+    rules = yaml.safe_load((qa_project / "data/rules/apa_itu_adp.yml").read_text())
+    assert rules["rules"][0]["steps"] == [
+        {"intent": "apa_itu_adp"},
+        {"action": "utter_answer_apa_itu_adp"},
+    ]
+    nlu = yaml.safe_load((qa_project / "data/nlu/apa_itu_adp.yml").read_text())
+    assert nlu["nlu"][0]["intent"] == "apa_itu_adp" and "TODO" in nlu["nlu"][0]["examples"]
+    stories = yaml.safe_load((qa_project / "tests/stories/test_apa_itu_adp.yml").read_text())
+    assert [s["steps"][1] for s in stories["stories"]] == [
+        {"action": "utter_answer_apa_itu_adp"}
+    ] * 2
+    domain = yaml.safe_load((qa_project / "domain.yml").read_text(encoding="utf-8"))
+    assert "apa_itu_adp" in domain["intents"]
+    answer = domain["responses"]["utter_answer_apa_itu_adp"]
+    assert [v.get("channel") for v in answer] == [None, "sms"]
+    assert "utter_escalate_apa_itu_adp" not in domain["responses"]
+    assert "apa_itu_adp" not in {m["intent"] for m in domain["slots"]["topic"]["mappings"]}
+
+
+def test_qa_project_is_valid_and_consistent_right_after(qa_project: Path) -> None:
+    done = run(qa_project, "scripts/validate.py")
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = run(
+        qa_project, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_consistency.py"
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
