@@ -150,3 +150,19 @@ tickets: $(STAMP)
 simulator: $(STAMP)
 	$(PY) -m lpse_assist.simulator
 # --- end trainers ---
+
+# --- console (issue 16) ---
+.PHONY: agent console
+CONSOLE_PORT ?= 5090
+export CONSOLE_PORT
+
+# Helpdesk console accounts: make agent NAME=siti (ROLE=admin for an admin); the password is
+# asked at a prompt (or read from standard input), never given on the command line.
+agent: $(STAMP) ## create a helpdesk console account or reset its password (NAME=..., ROLE=admin)
+	@test -n "$(NAME)" || { echo "usage: make agent NAME=name [ROLE=admin]"; exit 2; }
+	@$(PY) -m lpse_assist.console agent "$(NAME)" --role "$(or $(ROLE),agent)"
+
+# The helpdesk console alone, for a bot that is already running (make run starts it too).
+console: $(STAMP) ## the helpdesk console alone (http://127.0.0.1:5090/)
+	$(PY) -m lpse_assist.console
+# --- end console ---

@@ -34,12 +34,7 @@ def escalation_response(topic: str | None, domain: dict[str, Any]) -> str:
 
 def send_contacts(dispatcher: CollectingDispatcher, contacts: Contacts) -> None:
     """Send LPSE Support, the call center and every filled helpdesk field; skip empty ones."""
-    dispatcher.utter_message(response="utter_contact_lpse_support")
-    if contacts.call_center_phones:
-        dispatcher.utter_message(
-            response="utter_contact_call_center",
-            phones=" / ".join(contacts.call_center_phones),
-        )
+    send_lkpp_contacts(dispatcher, contacts)
     fields = contacts.filled_helpdesk_fields()
     if fields and contacts.helpdesk_name:
         dispatcher.utter_message(
@@ -84,6 +79,34 @@ async def record_ticket(tracker: Tracker, topic: str | None) -> Ticket | None:
         return None
 
 
+HELPDESK_REPLY = "utter_ticket_helpdesk_reply"
+LKPP_ONLY = "utter_contact_lkpp_only"
+
+
+async def helpdesk_answers_here(ticket: Ticket) -> bool:
+    """True when the helpdesk console will answer this conversation (lpse_assist.handover);
+    False (the contacts, as before) when no agent account exists or the check fails."""
+    try:
+        from lpse_assist.handover import handover_service
+
+        return await asyncio.wait_for(
+            handover_service().ticket_opened(ticket), timeout=TICKET_TIMEOUT_SECONDS
+        )
+    except Exception:
+        logger.exception("Could not tell whether the helpdesk console is in use.")
+        return False
+
+
+def send_lkpp_contacts(dispatcher: CollectingDispatcher, contacts: Contacts) -> None:
+    """LKPP's own channels: LPSE Support and the call center."""
+    dispatcher.utter_message(response="utter_contact_lpse_support")
+    if contacts.call_center_phones:
+        dispatcher.utter_message(
+            response="utter_contact_call_center",
+            phones=" / ".join(contacts.call_center_phones),
+        )
+
+
 async def escalate_with_ticket(
     dispatcher: CollectingDispatcher,
     tracker: Tracker,
@@ -93,8 +116,16 @@ async def escalate_with_ticket(
     """Escalation advice for `topic` (default: the `topic` slot) and the contacts, then the
     reference of the ticket the helpdesk got."""
     topic = topic or tracker.get_slot("topic")
-    escalate(dispatcher, domain, topic)
     ticket = await record_ticket(tracker, topic)
+    if ticket is not None and await helpdesk_answers_here(ticket):
+        # The local helpdesk answers in this conversation (console): no phone numbers to
+        # call with a reference they cannot use; LKPP only for what LKPP alone can do.
+        dispatcher.utter_message(response=escalation_response(topic, domain))
+        dispatcher.utter_message(response=HELPDESK_REPLY, reference=ticket.reference)
+        dispatcher.utter_message(response=LKPP_ONLY)
+        send_lkpp_contacts(dispatcher, load_contacts())
+        return
+    escalate(dispatcher, domain, topic)
     if ticket is not None:
         dispatcher.utter_message(response=TICKET_REFERENCE, reference=ticket.reference)
 

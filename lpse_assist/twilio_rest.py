@@ -15,6 +15,7 @@ import logging
 from collections.abc import Sequence
 
 from lpse_assist.privacy import mask_phone
+from lpse_assist.settings import TwilioSettings
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,17 @@ class TwilioRestSender:
         self.timeout = timeout
         self.attempts = max(1, attempts)
         self.backoff = backoff
+
+    @classmethod
+    def from_settings(cls, twilio: TwilioSettings) -> TwilioRestSender:
+        """A sender with the account, API base URL, timeout and attempts of ``twilio``."""
+        return cls(
+            twilio.account_sid,
+            twilio.auth_token,
+            twilio.api_base_url,
+            twilio.send_timeout,
+            twilio.send_attempts,
+        )
 
     async def send(self, to: str, from_: str, bodies: Sequence[str]) -> list[str]:
         """Send each body as one message, in order; returns the SIDs Twilio gave them.

@@ -51,6 +51,7 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from lpse_assist.handover import divert_to_helpdesk
 from lpse_assist.intents import EMPTY_MESSAGE_INTENT, MEDIA_INTENT, UNSUPPORTED_MEDIA_INTENT
 from lpse_assist.privacy import mask_phone
 from lpse_assist.render import Medium, message_buttons, render_turn
@@ -525,6 +526,8 @@ class TwilioInput(InputChannel):
             masked,
             len(text),
         )
+        if await divert_to_helpdesk(sender, message_sid, text, medium):
+            return twiml_response([])  # an agent holds the conversation (human handover)
         try:
             turn = await self._handle_turn(
                 request, on_new_message, sender, message_sid, text, medium, metadata
