@@ -1,0 +1,49 @@
+"""The escalation message when the helpdesk answers in the console: the user is told the
+local helpdesk replies in this conversation, with the reference, and LKPP's channels are
+offered only for what LKPP alone can do; without any agent account, the contacts as before."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.support import ActionEscalateSupport
+from lpse_assist.console.store import ConsoleStore
+from lpse_assist.tickets import ticket_store
+from tests.actions.conftest import make_tracker, user_event
+
+
+async def _escalate(domain: dict[str, Any]) -> list[dict[str, Any]]:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(
+        [user_event("login_problem", "gak bisa login")], {"topic": "login_problem"}
+    )
+    await ActionEscalateSupport().run(dispatcher, tracker, domain)
+    return dispatcher.messages
+
+
+async def test_without_agents_the_user_gets_the_contacts_and_the_reference(
+    domain: dict[str, Any],
+) -> None:
+    responses = [m["response"] for m in await _escalate(domain)]
+    assert responses[0] == "utter_escalate_login_problem"
+    assert "utter_contact_lpse_support" in responses
+    assert responses[-1] == "utter_ticket_reference"
+    assert "utter_ticket_helpdesk_reply" not in responses
+
+
+async def test_with_an_agent_the_helpdesk_answers_here(domain: dict[str, Any]) -> None:
+    ConsoleStore(ticket_store().engine).set_agent("siti", "kata-sandi-uji-123")
+    messages = await _escalate(domain)
+    responses = [m["response"] for m in messages]
+    assert responses[:3] == [
+        "utter_escalate_login_problem",
+        "utter_ticket_helpdesk_reply",
+        "utter_contact_lkpp_only",
+    ]
+    assert messages[1]["reference"].startswith("LPSE-")
+    # No reference to take to anybody else, no local helpdesk phone lines.
+    assert "utter_ticket_reference" not in responses
+    assert not [r for r in responses if r.startswith("utter_contact_helpdesk_")]
+    assert "utter_contact_lpse_support" in responses
