@@ -51,7 +51,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from lpse_assist.console.store import active_agents_exist, create_tables
+from lpse_assist.console.tables import active_agents_exist, create_tables
 from lpse_assist.intents import EMPTY_MESSAGE_INTENT, MEDIA_INTENT, UNSUPPORTED_MEDIA_INTENT
 from lpse_assist.privacy import mask_phone
 from lpse_assist.settings import PROJECT_ROOT, TwilioSettings, twilio_settings

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import update
 
 from lpse_assist.console.app import create_app
-from lpse_assist.console.store import sessions_table
+from lpse_assist.console.tables import sessions_table
 from lpse_assist.handover import handover_table
 from tests.lpse_assist.console.conftest import (
     PASSWORD,
