@@ -48,6 +48,7 @@ LOGIN_COOKIE = "lpse_console_login"
 PUBLIC = {("GET", "/login"), ("POST", "/login")}
 STATIC_PREFIX = "/static/"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+_LOGIN_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
 _REFERENCE = re.compile(r"^LPSE-\d{8}-\d{4,6}$")
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -252,7 +253,11 @@ class Console:
     async def _login_form(
         self, request: web.Request, error: str = "", status: int = 200
     ) -> web.Response:
-        token = secrets.token_urlsafe(24)
+        # One login token per browser: a second tab, or a request the browser makes on its
+        # own (favicon, redirected to this page), must not invalidate the form already shown.
+        token = request.cookies.get(LOGIN_COOKIE, "")
+        if not _LOGIN_TOKEN.match(token):
+            token = secrets.token_urlsafe(24)
         response = self.render(request, "login.html", status=status, login_token=token, error=error)
         _set_cookie(response, request, self.services, LOGIN_COOKIE, token, 3600)
         return response
