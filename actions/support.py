@@ -80,21 +80,31 @@ async def record_ticket(tracker: Tracker, topic: str | None) -> Ticket | None:
 
 
 HELPDESK_REPLY = "utter_ticket_helpdesk_reply"
+HELPDESK_REPLY_LATER = "utter_ticket_helpdesk_reply_later"
 LKPP_ONLY = "utter_contact_lkpp_only"
 
 
-async def helpdesk_answers_here(ticket: Ticket) -> bool:
-    """True when the helpdesk console will answer this conversation (lpse_assist.handover);
-    False (the contacts, as before) when no agent account exists or the check fails."""
+async def helpdesk_reply(ticket: Ticket) -> tuple[str, dict[str, str]] | None:
+    """The response (and its values) saying the helpdesk console answers in this
+    conversation (when, outside office hours); ``None`` (the contacts, as before) when no
+    agent account exists or the check fails."""
     try:
-        from lpse_assist.handover import handover_service
+        from lpse_assist.handover import handover_service, helpdesk_closed_until
+        from lpse_assist.settings import helpdesk_hours_settings
+        from lpse_assist.tickets import ticket_store
 
-        return await asyncio.wait_for(
+        answers = await asyncio.wait_for(
             handover_service().ticket_opened(ticket), timeout=TICKET_TIMEOUT_SECONDS
         )
+        if not answers:
+            return None
+        later = helpdesk_closed_until(helpdesk_hours_settings(), ticket_store().zone)
     except Exception:
         logger.exception("Could not tell whether the helpdesk console is in use.")
-        return False
+        return None
+    if later:
+        return HELPDESK_REPLY_LATER, {"reference": ticket.reference, "when": later}
+    return HELPDESK_REPLY, {"reference": ticket.reference}
 
 
 def send_lkpp_contacts(dispatcher: CollectingDispatcher, contacts: Contacts) -> None:
@@ -117,11 +127,12 @@ async def escalate_with_ticket(
     reference of the ticket the helpdesk got."""
     topic = topic or tracker.get_slot("topic")
     ticket = await record_ticket(tracker, topic)
-    if ticket is not None and await helpdesk_answers_here(ticket):
+    reply = await helpdesk_reply(ticket) if ticket is not None else None
+    if reply is not None:
         # The local helpdesk answers in this conversation (console): no phone numbers to
         # call with a reference they cannot use; LKPP only for what LKPP alone can do.
         dispatcher.utter_message(response=escalation_response(topic, domain))
-        dispatcher.utter_message(response=HELPDESK_REPLY, reference=ticket.reference)
+        dispatcher.utter_message(response=reply[0], **reply[1])
         dispatcher.utter_message(response=LKPP_ONLY)
         send_lkpp_contacts(dispatcher, load_contacts())
         return

@@ -28,7 +28,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -51,10 +51,17 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from lpse_assist import office_hours
 from lpse_assist.console.tables import active_agents_exist, create_tables
 from lpse_assist.intents import EMPTY_MESSAGE_INTENT, MEDIA_INTENT, UNSUPPORTED_MEDIA_INTENT
 from lpse_assist.privacy import mask_phone
-from lpse_assist.settings import PROJECT_ROOT, TwilioSettings, twilio_settings
+from lpse_assist.settings import (
+    PROJECT_ROOT,
+    HelpdeskHoursSettings,
+    TwilioSettings,
+    twilio_settings,
+)
+from lpse_assist.tickets import OPEN as OPEN_STATUS
 from lpse_assist.tickets import REAL_ACCOUNT_SID, Ticket, TicketStore, ticket_store
 from lpse_assist.transcript import last_user_time
 from lpse_assist.twilio_rest import TwilioRestSender
@@ -65,9 +72,12 @@ logger = logging.getLogger(__name__)
 WHATSAPP_WINDOW_SECONDS = 24 * 3600
 MAX_REPLY_CHARS = 1600  # Twilio's limit for one message body
 IN, OUT = "in", "out"
+# Messages the system sent on the helpdesk's behalf (the queue notice): shown as the bot's.
+NOTICE = "notice"
 RECEIVED, SENDING, SENT, FAILED = "received", "sending", "sent", "failed"
 CLOSED_RESPONSE = "utter_handover_closed"
 RETURNED_RESPONSE = "utter_handover_returned"
+QUEUE_RESPONSE = "utter_handover_queue"
 # What staff see for inputs without words (the channel turns them into intents).
 _NO_WORDS = {
     f"/{MEDIA_INTENT}": "[gambar / tangkapan layar]",
@@ -399,14 +409,16 @@ class SqlHandover:
             "Di luar jendela 24 jam WhatsApp: dikirim lewat SMS dari nomor SMS.",
         )
 
-    def _record_out(self, ticket: Ticket, agent: str, body: str, route: Route) -> int:
+    def _record_out(
+        self, ticket: Ticket, agent: str, body: str, route: Route, direction: str = OUT
+    ) -> int:
         self.ensure_schema()
         with self.engine.begin() as conn:
             result = conn.execute(
                 insert(messages_table).values(
                     reference=ticket.reference,
                     conversation_id=ticket.conversation_id,
-                    direction=OUT,
+                    direction=direction,
                     agent=agent,
                     body=body,
                     medium=route.medium,
@@ -449,11 +461,15 @@ class SqlHandover:
             return "TWILIO_ACCOUNT_SID bukan akun Twilio sungguhan: pesan tidak dikirim."
         return ""
 
-    async def send(self, ticket: Ticket, agent: str, body: str) -> HandoverMessage:
+    async def send(
+        self, ticket: Ticket, agent: str, body: str, direction: str = OUT
+    ) -> HandoverMessage:
         """Record and send one message to the ticket's user; returns it with its status."""
         body = body.strip()[:MAX_REPLY_CHARS]
         route = await asyncio.to_thread(self.route, ticket.conversation_id)
-        message_id = await asyncio.to_thread(self._record_out, ticket, agent, body, route)
+        message_id = await asyncio.to_thread(
+            self._record_out, ticket, agent, body, route, direction
+        )
         problem = self._cannot_send(route)
         if problem:
             logger.warning("Reply on ticket %s not sent: %s", ticket.reference, problem)
@@ -481,6 +497,58 @@ class SqlHandover:
                 mask_phone(route.to),
             )
         return await asyncio.to_thread(self.message, message_id)
+
+    # ----------------------------------------------------------------- the queue notice
+
+    async def queue_notices(
+        self, tickets: list[Ticket], hours: HelpdeskHoursSettings, zone: tzinfo, now: datetime
+    ) -> list[str]:
+        """Tell each user whose open ticket nobody took ``queue_minutes`` into office hours
+        that it waits in the queue (once per ticket); returns the references told."""
+        windows = office_windows(hours)
+        local = now.astimezone(zone)
+        if not hours.queue_minutes or not office_hours.is_open(windows, local):
+            return []
+        opened = office_hours.opened_at(windows, local)
+        holders = await asyncio.to_thread(self.holders)
+        told = []
+        for ticket in tickets:
+            if ticket.status != OPEN_STATUS or not ticket.conversation_id:
+                continue
+            if ticket.reference in holders:
+                continue
+            since = max(ticket.created_at, opened) if opened else ticket.created_at
+            if (now - since).total_seconds() < hours.queue_minutes * 60:
+                continue
+            sent = await asyncio.to_thread(self.messages, ticket.reference)
+            if any(m.direction in (OUT, NOTICE) for m in sent):
+                continue
+            medium = self.route(ticket.conversation_id).medium
+            text = response_text(QUEUE_RESPONSE, medium, reference=ticket.reference)
+            await self.send(ticket, "", text, direction=NOTICE)
+            told.append(ticket.reference)
+        return told
+
+
+def office_windows(hours: HelpdeskHoursSettings) -> list[office_hours.Window]:
+    """The configured office hours; none (always open) when the setting cannot be read."""
+    try:
+        return office_hours.parse(hours.office_hours)
+    except ValueError as error:
+        logger.error("HELPDESK_OFFICE_HOURS ignored: %s", error)
+        return []
+
+
+def helpdesk_closed_until(
+    hours: HelpdeskHoursSettings, zone: tzinfo, now: datetime | None = None
+) -> str:
+    """When the helpdesk opens next (``"Senin, 08:00 WIB"``) if it is closed now, else ``""``."""
+    windows = office_windows(hours)
+    local = (now or _now()).astimezone(zone)
+    if office_hours.is_open(windows, local):
+        return ""
+    opening = office_hours.next_opening(windows, local)
+    return office_hours.describe(opening) if opening else ""
 
 
 # --------------------------------------------------------------------------- the service

@@ -258,3 +258,24 @@ def console_settings() -> ConsoleSettings:
 def reset_console_settings() -> None:
     """Forget the cached console settings (tests; ``reset_settings_cache`` calls it too)."""
     console_settings.cache_clear()
+    helpdesk_hours_settings.cache_clear()
+
+
+@dataclass(frozen=True)
+class HelpdeskHoursSettings:
+    """When the helpdesk answers in the console, and when a waiting user hears about it."""
+
+    # "mon-fri 08:00-16:00" (lpse_assist/office_hours.py) in TICKET_TIMEZONE; empty: always.
+    office_hours: str
+    # An open ticket nobody took this many minutes into office hours: the user is told it
+    # is waiting in the queue (once). 0 turns the message off.
+    queue_minutes: int
+
+
+@lru_cache(maxsize=1)
+def helpdesk_hours_settings() -> HelpdeskHoursSettings:
+    """``HELPDESK_OFFICE_HOURS`` (empty) and ``HELPDESK_QUEUE_MINUTES`` (15)."""
+    return HelpdeskHoursSettings(
+        office_hours=_env("HELPDESK_OFFICE_HOURS"),
+        queue_minutes=max(0, _env_int("HELPDESK_QUEUE_MINUTES", 15)),
+    )

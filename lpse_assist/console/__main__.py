@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from lpse_assist.console.app import default_services, start
 from lpse_assist.console.store import ROLES, ConsoleStore
-from lpse_assist.settings import console_settings, tracker_db_settings
+from lpse_assist.settings import console_settings, helpdesk_hours_settings, tracker_db_settings
 
 
 def set_agent(name: str, role: str) -> int:
@@ -51,7 +51,7 @@ def serve(host: str, port: int) -> int:
     services = default_services(settings)
 
     async def run() -> None:
-        runner = await start(services, host, port)
+        runner = await start(services, host, port, helpdesk_hours_settings())
         print(f"Helpdesk console on http://{host}:{port}{settings.base_path}/", flush=True)
         try:
             while True:

@@ -19,11 +19,12 @@ Phone numbers are masked everywhere but the ticket page itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,9 +35,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import or_, select
 
 from lpse_assist.console.store import Agent, ConsoleStore
-from lpse_assist.handover import IN, MAX_REPLY_CHARS, OUT, SqlHandover
+from lpse_assist.handover import IN, MAX_REPLY_CHARS, NOTICE, OUT, SqlHandover
 from lpse_assist.privacy import mask_phone
-from lpse_assist.settings import ConsoleSettings
+from lpse_assist.settings import ConsoleSettings, HelpdeskHoursSettings
 from lpse_assist.tickets import CLOSED, OPEN, Ticket, TicketStore, tickets_table
 from lpse_assist.transcript import BOT, USER, documents_asked, read_lines
 
@@ -454,10 +455,11 @@ class Console:
             for line in lines
         ]
         for message in self.services.handover.messages(ticket.reference):
+            author = {IN: USER, NOTICE: BOT}.get(message.direction, "agent")
             items.append(
                 {
                     "at": message.created_at.timestamp(),
-                    "author": USER if message.direction == IN else "agent",
+                    "author": author,
                     "text": message.body,
                     "agent": message.agent,
                     "status": message.status if message.direction == OUT else "",
@@ -564,7 +566,25 @@ class Console:
         )
 
 
-def create_app(services: Services) -> web.Application:
+QUEUE_CHECK_SECONDS = 60.0
+
+
+async def queue_loop(services: Services, hours: HelpdeskHoursSettings) -> None:
+    """Every minute: tell users whose ticket nobody took that they wait in the queue."""
+    while True:
+        try:
+            tickets = await asyncio.to_thread(services.tickets.list, OPEN, 500)
+            told = await services.handover.queue_notices(
+                tickets, hours, services.tickets.zone, datetime.now(timezone.utc)
+            )
+            if told:
+                logger.info("Queue notice sent for %s.", ", ".join(told))
+        except Exception:
+            logger.exception("Queue notices failed; trying again in a minute.")
+        await asyncio.sleep(QUEUE_CHECK_SECONDS)
+
+
+def create_app(services: Services, hours: HelpdeskHoursSettings | None = None) -> web.Application:
     """The console application (nothing connects until the first request)."""
     app = web.Application(
         middlewares=[security_headers, require_session], client_max_size=64 * 1024
@@ -575,6 +595,8 @@ def create_app(services: Services) -> web.Application:
         autoescape=select_autoescape(default=True, default_for_string=True),
     )
     console = Console(services)
+    if hours is not None and hours.queue_minutes:
+        app.cleanup_ctx.append(_background(queue_loop(services, hours)))
     app.add_routes(
         [
             web.get("/login", console.login_page),
@@ -596,6 +618,19 @@ def create_app(services: Services) -> web.Application:
     return app
 
 
+def _background(
+    coroutine: Coroutine[Any, Any, None],
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def run(_: web.Application) -> AsyncIterator[None]:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return run
+
+
 def default_services(settings: ConsoleSettings) -> Services:
     """Services on the tracker store's database, from the process's settings."""
     from lpse_assist.handover import handover_service
@@ -606,9 +641,12 @@ def default_services(settings: ConsoleSettings) -> Services:
     return Services(settings, store, handover, ConsoleStore(store.engine))
 
 
-async def start(services: Services, host: str, port: int) -> web.AppRunner:
-    """Serve the console; returns the runner (``await runner.cleanup()`` stops it)."""
-    runner = web.AppRunner(create_app(services), access_log=None)
+async def start(
+    services: Services, host: str, port: int, hours: HelpdeskHoursSettings | None = None
+) -> web.AppRunner:
+    """Serve the console (and its queue notices when ``hours`` say so); returns the runner
+    (``await runner.cleanup()`` stops it)."""
+    runner = web.AppRunner(create_app(services, hours), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner

@@ -47,3 +47,18 @@ async def test_with_an_agent_the_helpdesk_answers_here(domain: dict[str, Any]) -
     assert "utter_ticket_reference" not in responses
     assert not [r for r in responses if r.startswith("utter_contact_helpdesk_")]
     assert "utter_contact_lpse_support" in responses
+
+
+async def test_outside_office_hours_the_user_hears_when_the_helpdesk_replies(
+    domain: dict[str, Any], monkeypatch: Any
+) -> None:
+    from lpse_assist.settings import reset_settings_cache
+
+    # Open one minute a week, Sunday 00:00: closed now unless the test runs right then.
+    monkeypatch.setenv("HELPDESK_OFFICE_HOURS", "sun 00:00-00:01")
+    reset_settings_cache()
+    ConsoleStore(ticket_store().engine).set_agent("siti", "kata-sandi-uji-123")
+    messages = await _escalate(domain)
+    later = [m for m in messages if m["response"] == "utter_ticket_helpdesk_reply_later"]
+    assert len(later) == 1 and later[0]["when"] in ("Minggu, 00:00 WIB", "Minggu, 00:00 +07")
+    assert "utter_ticket_helpdesk_reply" not in [m["response"] for m in messages]

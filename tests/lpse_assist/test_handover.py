@@ -150,3 +150,42 @@ def test_response_text_reads_the_domain() -> None:
     assert "{x} <b>" in text and "{note}" not in text
     with pytest.raises(KeyError):
         response_text("utter_no_such_response", "sms")
+
+
+async def test_queue_notice_once_for_untaken_tickets_in_office_hours(
+    store: TicketStore, handover: SqlHandover, standin: LocalTwilio
+) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from lpse_assist.handover import NOTICE, helpdesk_closed_until
+    from lpse_assist.settings import HelpdeskHoursSettings
+
+    wib = timezone(timedelta(hours=7), "WIB")
+    hours = HelpdeskHoursSettings("mon-fri 08:00-16:00", 15)
+    waiting = open_ticket(store, SMS_USER, key="waiting")
+    taken = open_ticket(store, "+6281300000001", key="taken")
+    handover.take(taken, "siti")
+    created = waiting.created_at
+
+    async def notices(now: datetime) -> list[str]:
+        return await handover.queue_notices(store.list(), hours, wib, now)
+
+    def monday(hour: int, minute: int = 0) -> datetime:
+        # The Monday after the ticket, local time.
+        day = created.astimezone(wib).date()
+        day += timedelta(days=(7 - day.weekday()) % 7 or 7)
+        return datetime(day.year, day.month, day.day, hour, minute, tzinfo=wib)
+
+    assert await notices(monday(7, 59)) == []  # closed
+    assert await notices(monday(8, 10)) == []  # 10 minutes into office hours
+    assert await notices(monday(8, 16)) == [waiting.reference]
+    assert await notices(monday(9)) == []  # once
+    kept = handover.messages(waiting.reference)
+    assert [m.direction for m in kept] == [NOTICE]
+    assert standin.outbound[-1]["to"] == SMS_USER
+    assert waiting.reference in standin.outbound[-1]["body"]
+    assert "antrean" in standin.outbound[-1]["body"]
+
+    assert helpdesk_closed_until(hours, wib, monday(9)) == ""
+    assert helpdesk_closed_until(hours, wib, monday(17)).endswith(", 08:00 WIB")
+    assert helpdesk_closed_until(HelpdeskHoursSettings("", 15), wib, monday(3)) == ""

@@ -111,3 +111,33 @@ async def test_closed_tickets_take_no_more_actions(client: TestClient, services:
     assert services.handover.messages(ticket.reference) == []
     assert (await client.get("/tickets/LPSE-20990101-0001")).status == 404
     assert (await client.get("/tickets/..%2F..%2Fetc")).status == 404
+
+
+async def test_the_console_sends_queue_notices_by_itself(
+    services: Any, standin: LocalTwilio
+) -> None:
+    import asyncio
+    from datetime import datetime, timedelta, timezone
+
+    from aiohttp.test_utils import TestServer
+
+    from lpse_assist.console.app import create_app
+    from lpse_assist.settings import HelpdeskHoursSettings
+
+    ticket, _ = services.tickets.create(
+        key="old",
+        topic="umum",
+        channel="sms",
+        sender_masked="x",
+        last_messages=[],
+        conversation_id="+6281255556666",
+        now=datetime.now(timezone.utc) - timedelta(minutes=5),
+    )
+    app = create_app(services, HelpdeskHoursSettings("", 2))
+    async with TestClient(TestServer(app)):
+        for _ in range(50):
+            if standin.outbound:
+                break
+            await asyncio.sleep(0.1)
+    assert [m["to"] for m in standin.outbound] == ["+6281255556666"]
+    assert ticket.reference in standin.outbound[0]["body"]
