@@ -75,6 +75,16 @@ IN, OUT = "in", "out"
 # Messages the system sent on the helpdesk's behalf (the queue notice): shown as the bot's.
 NOTICE = "notice"
 RECEIVED, SENDING, SENT, FAILED = "received", "sending", "sent", "failed"
+# Twilio's delivery states, in the order they can follow each other.
+_DELIVERY_RANK = {
+    SENDING: 0,
+    "queued": 1,
+    SENT: 2,
+    "delivered": 3,
+    "read": 4,
+    "undelivered": 5,
+    FAILED: 5,
+}
 CLOSED_RESPONSE = "utter_handover_closed"
 RETURNED_RESPONSE = "utter_handover_returned"
 QUEUE_RESPONSE = "utter_handover_queue"
@@ -477,7 +487,9 @@ class SqlHandover:
             await asyncio.to_thread(self._set_status, message_id, FAILED, "", note)
             return await asyncio.to_thread(self.message, message_id)
         try:
-            sids = await self.sender.send(route.to, route.from_, [body])
+            sids = await self.sender.send(
+                route.to, route.from_, [body], self.status_callback(message_id)
+            )
         except Exception:
             logger.exception("Sending on ticket %s crashed.", ticket.reference)
             sids = []
@@ -497,6 +509,41 @@ class SqlHandover:
                 mask_phone(route.to),
             )
         return await asyncio.to_thread(self.message, message_id)
+
+    # ----------------------------------------------------------------- delivery reports
+
+    def status_callback(self, message_id: int) -> str | None:
+        """Where Twilio reports a message's delivery: the bot's Twilio channel (``/status``
+        next to ``TWILIO_WEBHOOK_URL``), which calls :meth:`record_delivery`. ``None`` without
+        a public webhook URL (local development): the status stays "sent"."""
+        if not self.twilio.webhook_url:
+            return None
+        base = self.twilio.webhook_url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[0]
+        return f"{base}/status?handover={message_id}"
+
+    def record_delivery(self, message_id: str, twilio_sid: str, status: str) -> bool:
+        """Keep the delivery status Twilio reported for an agent message; a report that
+        arrives late (``sent`` after ``delivered``) does not undo a later state."""
+        if not message_id.isdigit() or status not in _DELIVERY_RANK:
+            return False
+        self.ensure_schema()
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(messages_table.c.status).where(
+                    messages_table.c.id == int(message_id),
+                    messages_table.c.twilio_sid == twilio_sid,
+                )
+            ).first()
+            if row is None:
+                return False
+            if _DELIVERY_RANK.get(row[0], 0) >= _DELIVERY_RANK[status]:
+                return True
+            conn.execute(
+                update(messages_table)
+                .where(messages_table.c.id == int(message_id))
+                .values(status=status)
+            )
+        return True
 
     # ----------------------------------------------------------------- the queue notice
 
@@ -562,6 +609,14 @@ def handover_service() -> SqlHandover:
 @lru_cache(maxsize=1)
 def _handover_on(store: TicketStore) -> SqlHandover:
     return SqlHandover(store.engine, twilio_settings())
+
+
+async def record_delivery(message_id: str, twilio_sid: str, status: str) -> None:
+    """The Twilio channel's hook for the delivery report of an agent's message."""
+    try:
+        await asyncio.to_thread(handover_service().record_delivery, message_id, twilio_sid, status)
+    except Exception:
+        logger.exception("Could not record the delivery status of helpdesk message %s.", message_id)
 
 
 async def divert_to_helpdesk(

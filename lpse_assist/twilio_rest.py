@@ -54,11 +54,15 @@ class TwilioRestSender:
             twilio.send_attempts,
         )
 
-    async def send(self, to: str, from_: str, bodies: Sequence[str]) -> list[str]:
+    async def send(
+        self, to: str, from_: str, bodies: Sequence[str], status_callback: str | None = None
+    ) -> list[str]:
         """Send each body as one message, in order; returns the SIDs Twilio gave them.
 
-        Stops at the first body that could not be sent.
+        Stops at the first body that could not be sent. ``status_callback``: the URL Twilio
+        reports each message's delivery to.
         """
+        extra = {"status_callback": status_callback} if status_callback else {}
         import aiohttp
         from twilio.base.exceptions import TwilioRestException
         from twilio.http.async_http_client import AsyncTwilioHttpClient
@@ -74,7 +78,7 @@ class TwilioRestSender:
                 for attempt in range(1, self.attempts + 1):
                     try:
                         message = await asyncio.wait_for(
-                            client.messages.create_async(to=to, from_=from_, body=body),
+                            client.messages.create_async(to=to, from_=from_, body=body, **extra),
                             timeout=self.timeout,
                         )
                         sid = str(message.sid)

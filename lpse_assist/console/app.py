@@ -65,6 +65,15 @@ NOTICES = {
     "empty": "Tulis pesan atau catatan terlebih dahulu.",
     "is_closed": "Tiket ini sudah ditutup.",
 }
+# Delivery states of an agent's message as staff read them (Twilio's name in brackets).
+STATUS_LABELS = {
+    "sending": "sedang dikirim",
+    "sent": "terkirim ke Twilio (sent)",
+    "delivered": "diterima pengguna (delivered)",
+    "read": "dibaca (read)",
+    "undelivered": "TIDAK sampai (undelivered)",
+    "failed": "GAGAL dikirim (failed)",
+}
 ACTION_LABELS = {
     "login": "masuk",
     "logout": "keluar",
@@ -463,6 +472,7 @@ class Console:
                     "text": message.body,
                     "agent": message.agent,
                     "status": message.status if message.direction == OUT else "",
+                    "status_label": STATUS_LABELS.get(message.status, message.status),
                     "medium": message.medium,
                     "note": message.note,
                 }

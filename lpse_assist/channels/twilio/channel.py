@@ -29,7 +29,7 @@ from lpse_assist.channels.twilio.request import (
     medium_of,
     parse_form,
 )
-from lpse_assist.handover import divert_to_helpdesk
+from lpse_assist.handover import divert_to_helpdesk, record_delivery
 from lpse_assist.privacy import mask_phone
 from lpse_assist.render import Medium, render_turn
 from lpse_assist.settings import twilio_settings
@@ -265,6 +265,9 @@ class TwilioInput(InputChannel):
         assert params is not None
 
         status = (params.first("MessageStatus") or params.first("SmsStatus")).strip().lower()
+        if request.args.get("handover"):  # a helpdesk agent's message (lpse_assist.handover)
+            await record_delivery(request.args["handover"][0], params.first("MessageSid"), status)
+            return response.text("", status=200)
         if status not in FAILED_STATUSES:
             return response.text("", status=200)
         conversation = (request.args.get("conv") or "").strip()

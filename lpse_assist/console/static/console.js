@@ -80,7 +80,7 @@
       item.appendChild(el("span", "text", m.text));
       if (m.status) {
         const status = el("span", "status status-" + m.status,
-          (m.medium || "").toUpperCase() + " · " + m.status + (m.note ? " · " + m.note : ""));
+          (m.medium || "").toUpperCase() + " · " + m.status_label + (m.note ? " · " + m.note : ""));
         status.setAttribute("data-testid", "delivery");
         item.appendChild(status);
       }

@@ -54,7 +54,12 @@ def console(twilio_bot: TwilioBot, tmp_path_factory: pytest.TempPathFactory) -> 
     """``python -m lpse_assist.console`` on the bot's database, sending through the stand-in;
     an agent account made with the ``agent`` command (removed afterwards, so later tests
     see a bot without a console)."""
-    env = {**twilio_bot.env, "CONSOLE_PORT": str(free_port())}
+    env = {
+        **twilio_bot.env,
+        "CONSOLE_PORT": str(free_port()),
+        # The public webhook URL: Twilio reports deliveries to the bot's /status next to it.
+        "TWILIO_WEBHOOK_URL": twilio_bot.webhook_url,
+    }
     created = subprocess.run(
         [sys.executable, "-m", "lpse_assist.console", "agent", AGENT],
         input=PASSWORD + "\n",
@@ -167,6 +172,10 @@ def test_escalation_reply_user_message_close_in_the_console(
         sent = wait_for(lambda: [m for m in bot.sent(to=user) if m["body"] == reply])
         assert len(sent) == 1 and sent[0]["via"] == "rest", bot.logs()
         assert sent[0]["from"] == bot.env["TWILIO_WHATSAPP_NUMBER"]
+        # Twilio reports the delivery to the bot; the console shows it by itself.
+        assert sent[0]["status_callback"].startswith(bot.webhook_url.rsplit("/", 1)[0])
+        assert bot.status(sent[0]["sid"], "delivered")["http_status"] == 200
+        page.locator("[data-testid=delivery]", has_text="diterima pengguna").wait_for()
 
         # --- the user answers: no bot answer, the message shows in the console by itself.
         assert say(bot, user, "User ID saya budi_cv <b>maju</b>") == []
