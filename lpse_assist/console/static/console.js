@@ -87,7 +87,10 @@
       list.appendChild(item);
     }
     const holder = document.getElementById("holder");
-    if (holder) holder.textContent = data.holder || "belum diambil (asisten otomatis masih menjawab)";
+    if (holder) {
+      holder.textContent = data.holder
+        || (data.status === "open" ? "belum diambil (asisten otomatis masih menjawab)" : "-");
+    }
     const note = document.getElementById("route-note");
     if (note) { note.textContent = data.route_note; note.hidden = !data.route_note; }
   }
