@@ -62,7 +62,13 @@ from lpse_assist.settings import (
     twilio_settings,
 )
 from lpse_assist.tickets import OPEN as OPEN_STATUS
-from lpse_assist.tickets import REAL_ACCOUNT_SID, Ticket, TicketStore, ticket_store
+from lpse_assist.tickets import (
+    REAL_ACCOUNT_SID,
+    Ticket,
+    TicketStore,
+    ticket_store,
+    tickets_table,
+)
 from lpse_assist.transcript import last_user_time
 from lpse_assist.twilio_rest import TwilioRestSender
 
@@ -350,6 +356,17 @@ class SqlHandover:
                     )
                 ).scalar()
                 if reference is None:
+                    return False
+                status = conn.execute(
+                    select(tickets_table.c.status).where(tickets_table.c.reference == reference)
+                ).scalar()
+                if status != OPEN_STATUS:
+                    # Closed elsewhere (make tickets close): the bot answers again.
+                    conn.execute(
+                        delete(handover_table).where(
+                            handover_table.c.conversation_id == conversation_id
+                        )
+                    )
                     return False
                 conn.execute(
                     insert(messages_table).values(

@@ -189,3 +189,13 @@ async def test_queue_notice_once_for_untaken_tickets_in_office_hours(
     assert helpdesk_closed_until(hours, wib, monday(9)) == ""
     assert helpdesk_closed_until(hours, wib, monday(17)).endswith(", 08:00 WIB")
     assert helpdesk_closed_until(HelpdeskHoursSettings("", 15), wib, monday(3)) == ""
+
+
+def test_a_ticket_closed_outside_the_console_ends_human_mode(
+    store: TicketStore, handover: SqlHandover
+) -> None:
+    ticket = open_ticket(store)
+    handover.take(ticket, "siti")
+    store.close(ticket.reference, "dibantu lewat telepon")  # make tickets close
+    assert handover.store_inbound(WA_USER, "SM1", "halo", "whatsapp") is False
+    assert handover.mode_of(WA_USER) is None
