@@ -394,10 +394,16 @@ class SqlHandover:
 
     def messages(self, reference: str, after_id: int = 0) -> list[HandoverMessage]:
         """The human part of a ticket's conversation, oldest first."""
+        return self.messages_of([reference], after_id)
+
+    def messages_of(self, references: list[str], after_id: int = 0) -> list[HandoverMessage]:
+        """The human part of these tickets' conversations, oldest first (one query)."""
+        if not references:
+            return []
         self.ensure_schema()
         query = (
             select(messages_table)
-            .where(messages_table.c.reference == reference, messages_table.c.id > after_id)
+            .where(messages_table.c.reference.in_(references), messages_table.c.id > after_id)
             .order_by(messages_table.c.id)
         )
         with self.engine.connect() as conn:

@@ -35,7 +35,14 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import or_, select
 
 from lpse_assist.console.store import Agent, ConsoleStore
-from lpse_assist.handover import IN, MAX_REPLY_CHARS, NOTICE, OUT, SqlHandover
+from lpse_assist.handover import (
+    IN,
+    MAX_REPLY_CHARS,
+    NOTICE,
+    OUT,
+    HandoverMessage,
+    SqlHandover,
+)
 from lpse_assist.privacy import mask_phone
 from lpse_assist.settings import ConsoleSettings, HelpdeskHoursSettings
 from lpse_assist.tickets import CLOSED, OPEN, Ticket, TicketStore, tickets_table
@@ -157,6 +164,18 @@ def _set_cookie(
 
 def _tokens_match(given: str, expected: str) -> bool:
     return bool(given) and bool(expected) and hmac.compare_digest(given, expected)
+
+
+def _waiting_since(ticket: Ticket, messages: list[HandoverMessage]) -> datetime | None:
+    """Since when the user waits: the ticket, or their first message after the last agent
+    reply; ``None`` when the agent answered last."""
+    waiting: datetime | None = ticket.created_at
+    for message in messages:
+        if message.direction == OUT:
+            waiting = None
+        elif message.direction == IN and waiting is None:
+            waiting = message.created_at
+    return waiting
 
 
 def _waiting_order(row: dict[str, Any]) -> int:
@@ -334,10 +353,13 @@ class Console:
     def _inbox_rows(self) -> list[dict[str, Any]]:
         tickets = list(reversed(self.services.tickets.list(status=OPEN, limit=500)))
         holders = self.services.handover.holders()
+        by_ticket: dict[str, list[HandoverMessage]] = {}
+        for message in self.services.handover.messages_of([t.reference for t in tickets]):
+            by_ticket.setdefault(message.reference, []).append(message)
         now = datetime.now(timezone.utc)
         rows = []
         for ticket in tickets:
-            waiting_since = self._waiting_since(ticket)
+            waiting_since = _waiting_since(ticket, by_ticket.get(ticket.reference, []))
             rows.append(
                 {
                     "reference": ticket.reference,
@@ -357,17 +379,6 @@ class Console:
         # Oldest waiting first; answered ones after them.
         rows.sort(key=_waiting_order)
         return rows
-
-    def _waiting_since(self, ticket: Ticket) -> datetime | None:
-        """Since when the user waits: the ticket, or their first message after the last
-        agent reply; ``None`` when the agent answered last."""
-        waiting: datetime | None = ticket.created_at
-        for message in self.services.handover.messages(ticket.reference):
-            if message.direction == OUT:
-                waiting = None
-            elif message.direction == IN and waiting is None:
-                waiting = message.created_at
-        return waiting
 
     async def inbox(self, request: web.Request) -> web.Response:
         rows = await asyncio.to_thread(self._inbox_rows)
