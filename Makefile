@@ -189,3 +189,17 @@ notice_arg = $(if $(filter undefined,$(origin $(1))),,$(2) '$(subst ','\'',$(val
 notice: $(STAMP) ## publish, show or clear the operator's outage notice (TEXT=, UNTIL=, CLEAR=1)
 	@$(PY) scripts/notice.py $(call notice_arg,TEXT,--text) $(call notice_arg,UNTIL,--until) \
 	  $(if $(CLEAR),--clear)
+# Helpdesk console
+.PHONY: agent console
+CONSOLE_PORT ?= 5090
+export CONSOLE_PORT
+
+# Helpdesk console accounts: make agent NAME=siti (ROLE=admin for an admin); the password is
+# asked at a prompt (or read from standard input), never given on the command line.
+agent: $(STAMP) ## create a helpdesk console account or reset its password (NAME=..., ROLE=admin)
+	@test -n "$(NAME)" || { echo "usage: make agent NAME=name [ROLE=admin]"; exit 2; }
+	@$(PY) -m lpse_assist.console agent "$(NAME)" --role "$(or $(ROLE),agent)"
+
+# The helpdesk console alone, for a bot that is already running (make run starts it too).
+console: $(STAMP) ## the helpdesk console alone (http://127.0.0.1:5090/)
+	$(PY) -m lpse_assist.console

@@ -34,12 +34,7 @@ def escalation_response(topic: str | None, domain: dict[str, Any]) -> str:
 
 def send_contacts(dispatcher: CollectingDispatcher, contacts: Contacts) -> None:
     """Send LPSE Support, the call center and every filled helpdesk field; skip empty ones."""
-    dispatcher.utter_message(response="utter_contact_lpse_support")
-    if contacts.call_center_phones:
-        dispatcher.utter_message(
-            response="utter_contact_call_center",
-            phones=" / ".join(contacts.call_center_phones),
-        )
+    send_lkpp_contacts(dispatcher, contacts)
     fields = contacts.filled_helpdesk_fields()
     if fields and contacts.helpdesk_name:
         dispatcher.utter_message(
@@ -84,6 +79,44 @@ async def record_ticket(tracker: Tracker, topic: str | None) -> Ticket | None:
         return None
 
 
+HELPDESK_REPLY = "utter_ticket_helpdesk_reply"
+HELPDESK_REPLY_LATER = "utter_ticket_helpdesk_reply_later"
+LKPP_ONLY = "utter_contact_lkpp_only"
+
+
+async def helpdesk_reply(ticket: Ticket) -> tuple[str, dict[str, str]] | None:
+    """The response (and its values) saying the helpdesk console answers in this
+    conversation (when, outside office hours); ``None`` (the contacts, as before) when no
+    agent account exists or the check fails."""
+    try:
+        from lpse_assist.handover import handover_service, helpdesk_closed_until
+        from lpse_assist.settings import helpdesk_hours_settings
+        from lpse_assist.tickets import ticket_store
+
+        answers = await asyncio.wait_for(
+            handover_service().ticket_opened(ticket), timeout=TICKET_TIMEOUT_SECONDS
+        )
+        if not answers:
+            return None
+        later = helpdesk_closed_until(helpdesk_hours_settings(), ticket_store().zone)
+    except Exception:
+        logger.exception("Could not tell whether the helpdesk console is in use.")
+        return None
+    if later:
+        return HELPDESK_REPLY_LATER, {"reference": ticket.reference, "when": later}
+    return HELPDESK_REPLY, {"reference": ticket.reference}
+
+
+def send_lkpp_contacts(dispatcher: CollectingDispatcher, contacts: Contacts) -> None:
+    """LKPP's own channels: LPSE Support and the call center."""
+    dispatcher.utter_message(response="utter_contact_lpse_support")
+    if contacts.call_center_phones:
+        dispatcher.utter_message(
+            response="utter_contact_call_center",
+            phones=" / ".join(contacts.call_center_phones),
+        )
+
+
 async def escalate_with_ticket(
     dispatcher: CollectingDispatcher,
     tracker: Tracker,
@@ -93,8 +126,17 @@ async def escalate_with_ticket(
     """Escalation advice for `topic` (default: the `topic` slot) and the contacts, then the
     reference of the ticket the helpdesk got."""
     topic = topic or tracker.get_slot("topic")
-    escalate(dispatcher, domain, topic)
     ticket = await record_ticket(tracker, topic)
+    reply = await helpdesk_reply(ticket) if ticket is not None else None
+    if reply is not None:
+        # The local helpdesk answers in this conversation (console): no phone numbers to
+        # call with a reference they cannot use; LKPP only for what LKPP alone can do.
+        dispatcher.utter_message(response=escalation_response(topic, domain))
+        dispatcher.utter_message(response=reply[0], **reply[1])
+        dispatcher.utter_message(response=LKPP_ONLY)
+        send_lkpp_contacts(dispatcher, load_contacts())
+        return
+    escalate(dispatcher, domain, topic)
     if ticket is not None:
         dispatcher.utter_message(response=TICKET_REFERENCE, reference=ticket.reference)
 

@@ -239,3 +239,75 @@ def reset_settings_cache() -> None:
         sender_limit_settings,
     ):
         loader.cache_clear()
+    reset_console_settings()
+
+
+# --------------------------------------------------------------------------- console (issue 16)
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    """The helpdesk console (lpse_assist.console): where it listens and how it guards logins."""
+
+    host: str
+    port: int
+    # Path prefix the console is served under behind a proxy that strips it ("/console").
+    base_path: str
+    # Sessions end this many hours after login.
+    session_hours: float
+    # "auto": Secure cookies when the request came over HTTPS (X-Forwarded-Proto from the
+    # trusted proxy counts); "1"/"0": always / never.
+    cookie_secure: str
+    # True only when the console is reachable solely through the proxy (docker-compose):
+    # then X-Forwarded-For / X-Forwarded-Proto are believed.
+    trust_proxy: bool
+    # Failed logins within the window before an account / an address must wait.
+    login_account_failures: int
+    login_address_failures: int
+    login_window_minutes: float
+
+
+@lru_cache(maxsize=1)
+def console_settings() -> ConsoleSettings:
+    """Console: ``CONSOLE_HOST`` (127.0.0.1), ``CONSOLE_PORT`` (5090), ``CONSOLE_BASE_PATH``
+    (empty), ``CONSOLE_SESSION_HOURS`` (10), ``CONSOLE_COOKIE_SECURE`` (auto),
+    ``CONSOLE_TRUST_PROXY`` (0), ``CONSOLE_LOGIN_ACCOUNT_FAILURES`` (5),
+    ``CONSOLE_LOGIN_ADDRESS_FAILURES`` (20) and ``CONSOLE_LOGIN_WINDOW_MINUTES`` (15)."""
+    secure = _env("CONSOLE_COOKIE_SECURE").lower() or "auto"
+    return ConsoleSettings(
+        host=_env("CONSOLE_HOST") or "127.0.0.1",
+        port=_env_int("CONSOLE_PORT", 5090),
+        base_path=_env("CONSOLE_BASE_PATH").rstrip("/"),
+        session_hours=max(0.1, _env_float("CONSOLE_SESSION_HOURS", 10.0)),
+        cookie_secure=secure if secure in ("auto", "1", "0") else "auto",
+        trust_proxy=_env("CONSOLE_TRUST_PROXY").lower() in ("1", "true", "yes"),
+        login_account_failures=max(1, _env_int("CONSOLE_LOGIN_ACCOUNT_FAILURES", 5)),
+        login_address_failures=max(1, _env_int("CONSOLE_LOGIN_ADDRESS_FAILURES", 20)),
+        login_window_minutes=max(1.0, _env_float("CONSOLE_LOGIN_WINDOW_MINUTES", 15.0)),
+    )
+
+
+def reset_console_settings() -> None:
+    """Forget the cached console settings (tests; ``reset_settings_cache`` calls it too)."""
+    console_settings.cache_clear()
+    helpdesk_hours_settings.cache_clear()
+
+
+@dataclass(frozen=True)
+class HelpdeskHoursSettings:
+    """When the helpdesk answers in the console, and when a waiting user hears about it."""
+
+    # "mon-fri 08:00-16:00" (lpse_assist/office_hours.py) in TICKET_TIMEZONE; empty: always.
+    office_hours: str
+    # An open ticket nobody took this many minutes into office hours: the user is told it
+    # is waiting in the queue (once). 0 turns the message off.
+    queue_minutes: int
+
+
+@lru_cache(maxsize=1)
+def helpdesk_hours_settings() -> HelpdeskHoursSettings:
+    """``HELPDESK_OFFICE_HOURS`` (empty) and ``HELPDESK_QUEUE_MINUTES`` (15)."""
+    return HelpdeskHoursSettings(
+        office_hours=_env("HELPDESK_OFFICE_HOURS"),
+        queue_minutes=max(0, _env_int("HELPDESK_QUEUE_MINUTES", 15)),
+    )

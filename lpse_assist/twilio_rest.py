@@ -15,6 +15,7 @@ import logging
 from collections.abc import Sequence
 
 from lpse_assist.privacy import mask_phone
+from lpse_assist.settings import TwilioSettings
 
 logger = logging.getLogger(__name__)
 
@@ -42,11 +43,26 @@ class TwilioRestSender:
         self.attempts = max(1, attempts)
         self.backoff = backoff
 
-    async def send(self, to: str, from_: str, bodies: Sequence[str]) -> list[str]:
+    @classmethod
+    def from_settings(cls, twilio: TwilioSettings) -> TwilioRestSender:
+        """A sender with the account, API base URL, timeout and attempts of ``twilio``."""
+        return cls(
+            twilio.account_sid,
+            twilio.auth_token,
+            twilio.api_base_url,
+            twilio.send_timeout,
+            twilio.send_attempts,
+        )
+
+    async def send(
+        self, to: str, from_: str, bodies: Sequence[str], status_callback: str | None = None
+    ) -> list[str]:
         """Send each body as one message, in order; returns the SIDs Twilio gave them.
 
-        Stops at the first body that could not be sent.
+        Stops at the first body that could not be sent. ``status_callback``: the URL Twilio
+        reports each message's delivery to.
         """
+        extra = {"status_callback": status_callback} if status_callback else {}
         import aiohttp
         from twilio.base.exceptions import TwilioRestException
         from twilio.http.async_http_client import AsyncTwilioHttpClient
@@ -62,7 +78,7 @@ class TwilioRestSender:
                 for attempt in range(1, self.attempts + 1):
                     try:
                         message = await asyncio.wait_for(
-                            client.messages.create_async(to=to, from_=from_, body=body),
+                            client.messages.create_async(to=to, from_=from_, body=body, **extra),
                             timeout=self.timeout,
                         )
                         sid = str(message.sid)

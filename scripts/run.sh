@@ -11,7 +11,8 @@ mkdir -p "$log_dir"
 $rasa run actions --port "$ACTION_PORT" >"$log_dir/actions.log" 2>&1 &
 actions_pid=$!
 simulator_pid=
-trap 'kill $actions_pid $simulator_pid 2>/dev/null || true' EXIT INT TERM
+console_pid=
+trap 'kill $actions_pid $simulator_pid $console_pid 2>/dev/null || true' EXIT INT TERM
 
 # The phone simulator (WhatsApp/SMS in a browser, talking to the bot through the signed Twilio
 # webhook); not needed by `make chat`.
@@ -19,6 +20,13 @@ simulator_port="${SIMULATOR_PORT:-5080}"
 if [ "$mode" != shell ]; then
   .venv/bin/python -m lpse_assist.simulator --port "$simulator_port" >"$log_dir/simulator.log" 2>&1 &
   simulator_pid=$!
+fi
+
+# The helpdesk console (escalated conversations, human handover); accounts: make agent NAME=...
+console_port="${CONSOLE_PORT:-5090}"
+if [ "$mode" != shell ]; then
+  .venv/bin/python -m lpse_assist.console --port "$console_port" >"$log_dir/console.log" 2>&1 &
+  console_pid=$!
 fi
 
 for _ in $(seq 1 60); do
@@ -41,6 +49,7 @@ Talk to it once "Rasa server is up and running" appears:
   make chat                     (a conversation in a terminal)
 Twilio webhook (WhatsApp and SMS): POST http://127.0.0.1:$RASA_PORT/webhooks/twilio/webhook
 Phone simulator (WhatsApp and SMS in a browser): http://127.0.0.1:$simulator_port/
+Helpdesk console: http://127.0.0.1:$console_port/  (accounts: make agent NAME=...)
 Stop with Ctrl+C.
 
 MSG

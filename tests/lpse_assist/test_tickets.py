@@ -336,7 +336,9 @@ async def test_development_credentials_never_reach_the_real_twilio(db_path: Path
     calls: list[str] = []
 
     class Spy(TwilioRestSender):
-        async def send(self, to: str, from_: str, bodies: Any) -> list[str]:
+        async def send(
+            self, to: str, from_: str, bodies: Any, status_callback: str | None = None
+        ) -> list[str]:
             calls.append(to)
             return ["SM1"]
 

@@ -30,6 +30,7 @@ from lpse_assist.channels.twilio.request import (
     medium_of,
     parse_form,
 )
+from lpse_assist.handover import divert_to_helpdesk, record_delivery
 from lpse_assist.privacy import mask_phone
 from lpse_assist.production import refuse_development_secrets
 from lpse_assist.render import Medium, render_turn
@@ -180,6 +181,8 @@ class TwilioInput(InputChannel):
             masked,
             len(text),
         )
+        if await divert_to_helpdesk(sender, message_sid, text, medium):
+            return twiml_response([])  # an agent holds the conversation (human handover)
         try:
             turn = await self._handle_turn(
                 request, on_new_message, sender, message_sid, text, medium, metadata
@@ -276,6 +279,9 @@ class TwilioInput(InputChannel):
         assert params is not None
 
         status = (params.first("MessageStatus") or params.first("SmsStatus")).strip().lower()
+        if request.args.get("handover"):  # a helpdesk agent's message (lpse_assist.handover)
+            await record_delivery(request.args["handover"][0], params.first("MessageSid"), status)
+            return response.text("", status=200)
         if status not in FAILED_STATUSES:
             return response.text("", status=200)
         conversation = (request.args.get("conv") or "").strip()

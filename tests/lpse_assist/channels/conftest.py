@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import aiohttp
@@ -75,3 +75,19 @@ def sms_user() -> str:
 def wa_user(sms_user: str) -> str:
     """A fresh WhatsApp user."""
     return "whatsapp:+62813" + str(uuid.uuid4().int)[:7]
+
+
+@pytest.fixture(autouse=True)
+def _tracker_db(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The human-mode check of every webhook (lpse_assist.handover) reads a throwaway
+    database, never the project's .data/tracker.db."""
+    from lpse_assist.settings import reset_settings_cache
+    from lpse_assist.tickets import reset_ticket_services
+
+    monkeypatch.setenv("TRACKER_DB", str(tmp_path / "tracker.db"))
+    monkeypatch.delenv("TRACKER_DB_DIALECT", raising=False)
+    reset_settings_cache()
+    reset_ticket_services()
+    yield
+    reset_settings_cache()
+    reset_ticket_services()
