@@ -36,9 +36,14 @@ def mask_numbers_in_text(text: str) -> str:
     return _NUMBER_IN_TEXT.sub(mask, text)
 
 
+def is_whatsapp(address: str) -> bool:
+    """True for Twilio's WhatsApp addresses (``whatsapp:+62...``); plain ``+62...`` is SMS."""
+    return address.lower().startswith("whatsapp:")
+
+
 def medium_of_sender(sender_id: str, input_channel: str | None = None) -> str:
     """``whatsapp`` or ``sms`` for Twilio conversations; otherwise the input channel's name."""
-    if sender_id.lower().startswith("whatsapp:"):
+    if is_whatsapp(sender_id):
         return "whatsapp"
     if input_channel == "twilio" or re.fullmatch(r"\+\d{6,15}", sender_id):
         return "sms"

@@ -57,7 +57,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
-from lpse_assist.privacy import mask_numbers_in_text, mask_phone, medium_of_sender
+from lpse_assist.background import BackgroundTasks
+from lpse_assist.privacy import is_whatsapp, mask_numbers_in_text, mask_phone, medium_of_sender
 from lpse_assist.render import sms_segments, to_gsm7
 from lpse_assist.settings import (
     TicketSettings,
@@ -464,7 +465,7 @@ class HelpdeskNotifier:
             twilio.send_timeout,
             twilio.send_attempts,
         )
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._sends = BackgroundTasks()
 
     @property
     def enabled(self) -> bool:
@@ -473,7 +474,7 @@ class HelpdeskNotifier:
 
     def from_number(self) -> str:
         """The bot's own number on the helpdesk number's medium."""
-        if self.number.lower().startswith("whatsapp:"):
+        if is_whatsapp(self.number):
             return self.twilio.whatsapp_number
         return self.twilio.sms_number
 
@@ -481,9 +482,7 @@ class HelpdeskNotifier:
         """Start sending the summary of ``ticket``; returns at once."""
         if not self.enabled:
             return
-        task = asyncio.get_running_loop().create_task(self._send(ticket))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._sends.start(self._send(ticket))
 
     async def _send(self, ticket: Ticket) -> None:
         status = NOTIFY_FAILED
@@ -506,7 +505,7 @@ class HelpdeskNotifier:
                     ticket.reference,
                 )
             else:
-                sms = not self.number.lower().startswith("whatsapp:")
+                sms = not is_whatsapp(self.number)
                 body = notification_text(ticket, self.store.zone, sms=sms)
                 sids = await self.sender.send(self.number, from_, [body])
                 if sids:
@@ -529,8 +528,7 @@ class HelpdeskNotifier:
 
     async def wait(self) -> None:
         """Wait for notifications under way (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._sends.wait()
 
 
 # --------------------------------------------------------------------------- the service

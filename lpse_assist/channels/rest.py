@@ -2,7 +2,8 @@
 
 Web and terminal clients show buttons, but people type the number anyway (they do on
 WhatsApp); without this, a bare "2" would go to the NLU model and land on a random intent.
-The choice is read from the tracker, so it works across replicas, like the Twilio channel.
+The rule is the Twilio channel's, from ``lpse_assist.channels.choices``: a number that is no
+option shows the same options again, a number when nothing was asked asks for the menu.
 """
 
 from __future__ import annotations
@@ -11,30 +12,31 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput as RasaRestInput
-from sanic import Blueprint
+from sanic import Blueprint, response
 from sanic.request import Request
+from sanic.response import HTTPResponse
 
-from lpse_assist.channels.twilio import INTENT_MENU, last_bot_message_with_options, parse_choice
-from lpse_assist.render import message_buttons
+from lpse_assist.channels.choices import Choice, parse_choice, resolve_choice
 
 logger = logging.getLogger(__name__)
 
 
-async def resolve_choice(request: Request, sender: str, text: str) -> str | None:
-    """The payload a bare number stands for, `/ask_menu` when it matches no option, else None."""
-    choice = parse_choice(text)
+async def choice_of(request: Request, sender: str, text: str) -> Choice | None:
+    """What a bare number stands for in this conversation, else None (not a number, no agent)."""
     agent = getattr(request.app.ctx, "agent", None)
-    if choice is None or agent is None:
-        return None
+    if agent is None or parse_choice(text) is None:
+        return None  # most messages are words: no extra tracker load for them
     tracker = await agent.tracker_store.retrieve(sender)
-    options = last_bot_message_with_options(list(tracker.events) if tracker else [])
-    buttons = message_buttons(options) if options else []
-    if not 1 <= choice <= len(buttons):
-        return INTENT_MENU
-    button = buttons[choice - 1]
-    return str(button.get("payload") or button.get("title") or INTENT_MENU)
+    return resolve_choice(text, list(tracker.events) if tracker else [])
+
+
+async def options_again(sender: str, message: dict[str, Any]) -> HTTPResponse:
+    """The REST answer that shows ``message`` (a bot message with options) once more."""
+    collector = CollectingOutputChannel()
+    await collector.send_response(sender, dict(message))
+    return response.json(collector.messages)
 
 
 class RestInput(RasaRestInput):
@@ -44,18 +46,25 @@ class RestInput(RasaRestInput):
         blueprint = super().blueprint(on_new_message)
 
         @blueprint.middleware("request")
-        async def map_numbered_reply(request: Request) -> None:
+        async def map_numbered_reply(request: Request) -> HTTPResponse | None:
             if request.method != "POST" or not request.path.endswith("/webhook"):
-                return
+                return None
             try:
                 body = request.json if request.body else None
             except Exception:  # noqa: BLE001 - malformed JSON: Rasa's handler answers it
-                return
+                return None
             if not isinstance(body, dict) or not isinstance(body.get("message"), str):
-                return  # Rasa's handler answers malformed requests itself.
-            payload = await resolve_choice(request, str(body.get("sender")), body["message"])
-            if payload is not None:
-                logger.debug("Numbered reply mapped to %s", payload)
-                body["message"] = payload
+                return None  # Rasa's handler answers malformed requests itself.
+            sender = str(body.get("sender"))
+            choice = await choice_of(request, sender, body["message"])
+            if choice is None:
+                return None
+            if choice.repeat is not None:
+                # Nothing new was said: no Rasa turn, the question and its options stand.
+                logger.debug("Numbered reply %d is no option; options shown again", choice.number)
+                return await options_again(sender, choice.repeat)
+            logger.debug("Numbered reply mapped to %s", choice.payload)
+            body["message"] = choice.payload
+            return None
 
         return blueprint

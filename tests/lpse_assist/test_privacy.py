@@ -11,7 +11,7 @@ NUMBERS = ["+6281234567890", "whatsapp:+6281234567890", "+62812", "123", "me", "
 
 @pytest.mark.parametrize("value", NUMBERS)
 def test_same_masking_as_the_twilio_channel(value: str) -> None:
-    from lpse_assist.channels.twilio import mask_phone as channel_mask_phone
+    from lpse_assist.channels.twilio.channel import mask_phone as channel_mask_phone
 
     assert mask_phone(value) == channel_mask_phone(value)
 

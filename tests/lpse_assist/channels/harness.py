@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 from rasa.core.actions.action import create_bot_utterance
 from rasa.core.agent import Agent
-from rasa.core.channels.channel import UserMessage, register
+from rasa.core.channels.channel import InputChannel, UserMessage, register
 from rasa.core.lock_store import InMemoryLockStore, LockStore
 from rasa.core.tracker_store import InMemoryTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
@@ -218,10 +218,7 @@ class Bot:
         return f"{self.base_url}/webhooks/twilio/status"
 
     async def stop(self) -> None:
-        await self.server.before_stop()
-        self.server.close()
-        await self.server.wait_closed()
-        await self.server.after_stop()
+        await stop_server(self.server)
 
 
 def make_channel(
@@ -249,6 +246,17 @@ async def start_bot(
 
     ``agent=None`` runs without ``app.ctx.agent``; ``on_new_message`` replaces Rasa's handler.
     """
+    app, base_url, server = await serve(channel, agent, on_new_message)
+    processor = agent.processor if agent is not None else None
+    return Bot(app, channel, processor, base_url, server)  # type: ignore[arg-type]
+
+
+async def serve(
+    channel: InputChannel,
+    agent: Agent | None,
+    on_new_message: Callable[[UserMessage], Awaitable[Any]] | None = None,
+) -> tuple[Sanic, str, Any]:
+    """Any input channel in a real Sanic server on a free port: the app, its URL, the server."""
     # Several apps start in one process here; test mode is how Sanic allows that.
     Sanic.test_mode = True
     app = Sanic(f"lpse_test_{uuid.uuid4().hex}")
@@ -257,7 +265,7 @@ async def start_bot(
     if on_new_message is None:
         register([channel], app, route="/webhooks/")
     else:
-        app.blueprint(channel.blueprint(on_new_message), url_prefix="/webhooks/twilio")
+        app.blueprint(channel.blueprint(on_new_message), url_prefix=f"/webhooks/{channel.name()}")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -266,8 +274,15 @@ async def start_bot(
     await server.startup()
     await server.before_start()
     await server.after_start()
-    processor = agent.processor if agent is not None else None
-    return Bot(app, channel, processor, f"http://127.0.0.1:{port}", server)  # type: ignore[arg-type]
+    return app, f"http://127.0.0.1:{port}", server
+
+
+async def stop_server(server: Any) -> None:
+    """Stop a server started by ``serve``."""
+    await server.before_stop()
+    server.close()
+    await server.wait_closed()
+    await server.after_stop()
 
 
 @dataclass

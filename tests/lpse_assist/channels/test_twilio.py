@@ -17,18 +17,17 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import AgentUttered
 from twilio.request_validator import RequestValidator
 
+from lpse_assist.channels.choices import INTENT_MENU, parse_choice
 from lpse_assist.channels.twilio import (
     FALLBACK_REPLY_TEXT,
     INTENT_EMPTY,
     INTENT_MEDIA,
-    INTENT_MENU,
     INTENT_UNSUPPORTED_MEDIA,
     MAX_USER_TEXT_CHARS,
     TwilioInput,
     clean_text,
-    mask_phone,
-    parse_choice,
 )
+from lpse_assist.privacy import mask_phone
 from lpse_assist.render import MAX_BODY_CHARS, is_gsm7, numbered_options
 from lpse_assist.twilio_local import LocalTwilio, Media
 from tests.lpse_assist.channels.harness import (

@@ -1,0 +1,297 @@
+"""The Twilio input channel: routes, one turn per message, the status callback.
+
+The parts live beside it: ``request`` (form, signature, what Rasa gets), ``records``
+(idempotency and reply records), ``fallback`` (SMS version of a failed WhatsApp reply),
+``output`` (collectors and TwiML); numbered replies are ``lpse_assist.channels.choices``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.shared.core.events import Event
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from lpse_assist.channels.choices import resolve_choice
+from lpse_assist.channels.twilio.fallback import FAILED_STATUSES, SmsFallback
+from lpse_assist.channels.twilio.output import FALLBACK_REPLY_TEXT, collector_for, twiml_response
+from lpse_assist.channels.twilio.records import RecentIds, already_handled, record_reply
+from lpse_assist.channels.twilio.request import (
+    FormParams,
+    Signatures,
+    classify_input,
+    medium_of,
+    parse_form,
+)
+from lpse_assist.privacy import mask_phone
+from lpse_assist.render import Medium, render_turn
+from lpse_assist.settings import twilio_settings
+from lpse_assist.twilio_rest import TwilioRestSender
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Turn:
+    bodies: list[str] = field(default_factory=list)
+    duplicate: bool = False
+    recorded: bool = False
+
+
+class TwilioInput(InputChannel):
+    """WhatsApp and SMS through Twilio on one webhook, signed, answered in TwiML."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "twilio"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        """Values from ``credentials.yml``; anything empty there comes from the environment."""
+        settings = twilio_settings()
+        given = credentials or {}
+
+        def pick(key: str, default: str) -> str:
+            return str(given.get(key) or "").strip() or default
+
+        return cls(
+            account_sid=pick("account_sid", settings.account_sid),
+            auth_token=pick("auth_token", settings.auth_token),
+            sms_number=pick("sms_number", settings.sms_number),
+            whatsapp_number=pick("whatsapp_number", settings.whatsapp_number),
+            webhook_url=pick("webhook_url", settings.webhook_url),
+            api_base_url=pick("api_base_url", settings.api_base_url),
+            send_timeout=settings.send_timeout,
+            send_attempts=settings.send_attempts,
+        )
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        sms_number: str,
+        whatsapp_number: str,
+        webhook_url: str = "",
+        api_base_url: str = "",
+        send_timeout: float = 10.0,
+        send_attempts: int = 3,
+        recent_ids: int = 4096,
+    ) -> None:
+        self.account_sid = account_sid
+        self.sms_number = sms_number
+        self.whatsapp_number = whatsapp_number
+        self.webhook_url = webhook_url.strip()
+        self.signatures = Signatures(auth_token, self.webhook_url)
+        if not self.signatures.enabled:
+            logger.error("TWILIO_AUTH_TOKEN is empty: every Twilio request will be refused.")
+        self.sender = TwilioRestSender(
+            account_sid, auth_token, api_base_url, send_timeout, send_attempts
+        )
+        self._seen = RecentIds(recent_ids)
+        self.fallback = SmsFallback(self.sender, sms_number, recent_ids)
+
+    # ----------------------------------------------------------------- routes
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """Routes ``GET /``, ``POST /webhook`` and ``POST /status``."""
+        blueprint = Blueprint("lpse_twilio_webhook", __name__)
+
+        @blueprint.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @blueprint.route("/webhook", methods=["POST"])
+        async def webhook(request: Request) -> HTTPResponse:
+            try:
+                return await self._webhook(request, on_new_message)
+            except Exception:
+                # Whatever went wrong, Twilio gets a 200 and the user a short apology.
+                logger.exception("Twilio webhook failed; answering with the fixed fallback.")
+                return twiml_response([FALLBACK_REPLY_TEXT])
+
+        @blueprint.route("/status", methods=["POST"])
+        async def status(request: Request) -> HTTPResponse:
+            try:
+                return await self._status(request)
+            except Exception:
+                logger.exception("Twilio status callback failed.")
+                return response.text("", status=200)
+
+        return blueprint
+
+    def get_output_channel(self) -> OutputChannel | None:
+        """None: a reply needs the medium of the conversation, which only a webhook knows."""
+        return None
+
+    async def wait_for_background_sends(self) -> None:
+        """Wait until SMS fallback sends started by status callbacks are done (tests, shutdown)."""
+        await self.fallback.wait()
+
+    def _status_callback_url(self, request: Request, sender: str, inbound_sid: str) -> str:
+        return self.signatures.status_callback_url(request, sender, inbound_sid)
+
+    # ----------------------------------------------------------------- webhook
+
+    async def _webhook(
+        self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> HTTPResponse:
+        params = parse_form(request)
+        if not self.signatures.is_signed(request, params, "webhook"):
+            logger.warning("Refused a Twilio webhook call with a missing or wrong signature.")
+            return response.text("Forbidden", status=403)
+        assert params is not None  # is_signed is False for an unreadable form
+
+        sender = params.first("From").strip()
+        if not sender:
+            return response.text("Missing 'From'", status=400)
+        message_sid = (params.first("MessageSid") or params.first("SmsMessageSid")).strip()[:64]
+        medium = medium_of(sender)
+        masked = mask_phone(sender)
+
+        if message_sid and message_sid in self._seen:
+            logger.info("Twilio retried message %s from %s: already answered.", message_sid, masked)
+            return twiml_response([])
+
+        text, metadata = classify_input(params, medium)
+        logger.info(
+            "Twilio %s message %s from %s (%d characters).",
+            medium,
+            message_sid or "-",
+            masked,
+            len(text),
+        )
+        try:
+            turn = await self._handle_turn(
+                request, on_new_message, sender, message_sid, text, medium, metadata
+            )
+        except Exception:
+            logger.exception("Rasa failed on message %s from %s.", message_sid or "-", masked)
+            return twiml_response([FALLBACK_REPLY_TEXT])
+
+        if message_sid:
+            self._seen.add(message_sid)
+        if turn.duplicate:
+            logger.info("Message %s from %s was already processed.", message_sid, masked)
+            return twiml_response([])
+        callback = None
+        if medium == "whatsapp" and turn.recorded and message_sid:
+            callback = self._status_callback_url(request, sender, message_sid)
+        return twiml_response(turn.bodies, callback)
+
+    async def _handle_turn(
+        self,
+        request: Request,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        sender: str,
+        message_sid: str,
+        text: str,
+        medium: Medium,
+        metadata: dict[str, Any],
+    ) -> _Turn:
+        agent = getattr(request.app.ctx, "agent", None)
+        if agent is None:
+            # Not inside `rasa run` (a bare Sanic app): Rasa's handler does the work, without
+            # the tracker-based features (numbered replies, shared idempotency, SMS fallback).
+            collector = collector_for(medium)
+            await on_new_message(self._user_message(text, collector, sender, message_sid, metadata))
+            return _Turn(render_turn(collector.messages, medium))
+        if not agent.is_ready():
+            raise RuntimeError("Rasa has no model loaded")
+
+        # agent.handle_message would take this same lock again, so the processor is called
+        # directly: the idempotency check and the processing must be one critical section.
+        async with agent.lock_store.lock(sender):
+            tracker = await agent.tracker_store.retrieve(sender)
+            events: list[Event] = list(tracker.events) if tracker is not None else []
+            if message_sid and already_handled(events, message_sid):
+                return _Turn(duplicate=True)
+
+            choice = resolve_choice(text, events)
+            if choice is not None:
+                metadata["twilio"]["choice"] = choice.number
+                if choice.repeat is not None:
+                    # No option of that number: show the same options again. Nothing new was
+                    # said, so no Rasa turn; a record in the tracker marks the MessageSid done.
+                    messages = [choice.repeat]
+                    recorded = await record_reply(agent, tracker, message_sid, medium, messages)
+                    return _Turn(render_turn(messages, medium), recorded=recorded)
+                text = choice.payload or text
+
+            collector = collector_for(medium)
+            await agent.processor.handle_message(
+                self._user_message(text, collector, sender, message_sid, metadata)
+            )
+            recorded = False
+            if medium == "whatsapp":
+                tracker = await agent.tracker_store.retrieve(sender)
+                recorded = await record_reply(
+                    agent, tracker, message_sid, medium, collector.messages
+                )
+            return _Turn(render_turn(collector.messages, medium), recorded=recorded)
+
+    def _user_message(
+        self,
+        text: str,
+        collector: OutputChannel,
+        sender: str,
+        message_sid: str,
+        metadata: dict[str, Any],
+    ) -> UserMessage:
+        return UserMessage(
+            text,
+            collector,
+            sender,
+            input_channel=self.name(),
+            message_id=message_sid or None,
+            metadata=metadata,
+        )
+
+    # ----------------------------------------------------------------- status callback
+
+    async def _status(self, request: Request) -> HTTPResponse:
+        params = parse_form(request)
+        if not self.signatures.is_signed(request, params, "status"):
+            logger.warning("Refused a Twilio status callback with a missing or wrong signature.")
+            return response.text("Forbidden", status=403)
+        assert params is not None
+
+        status = (params.first("MessageStatus") or params.first("SmsStatus")).strip().lower()
+        if status not in FAILED_STATUSES:
+            return response.text("", status=200)
+        conversation = (request.args.get("conv") or "").strip()
+        inbound_sid = (request.args.get("inbound") or "").strip()
+        if not conversation or not inbound_sid:
+            logger.warning("Status callback without conv/inbound parameters; ignored.")
+            return response.text("Missing conv or inbound", status=400)
+        if medium_of(conversation) != "whatsapp":
+            return response.text("", status=200)  # only WhatsApp replies fall back to SMS
+
+        logger.info(
+            "WhatsApp reply to %s (message %s) is %s (error %s).",
+            mask_phone(conversation),
+            inbound_sid,
+            status,
+            params.first("ErrorCode") or "-",
+        )
+        bodies = await self._claim_fallback(request, conversation, inbound_sid, status, params)
+        if bodies:
+            self.fallback.start(conversation, inbound_sid, bodies)
+        return response.text("", status=200)
+
+    async def _claim_fallback(
+        self,
+        request: Request,
+        conversation: str,
+        inbound_sid: str,
+        status: str,
+        params: FormParams,
+    ) -> list[str]:
+        agent = getattr(request.app.ctx, "agent", None)
+        failed_sid = params.first("MessageSid")[:64]
+        return await self.fallback.claim(agent, conversation, inbound_sid, status, failed_sid)
