@@ -113,9 +113,11 @@ bench-nlu: $(STAMP)
 # Production profile (PostgreSQL, Redis, replicas, nginx): docs/deployment.md.
 .PHONY: bench deploy-test
 
-# Load benchmark of the Twilio webhook (a few minutes; loopback only): docs/benchmarks.md.
+# Load benchmark of the Twilio webhook, then the long conversation (bench/long_conversation.py);
+# loopback only, about 15 minutes: docs/benchmarks.md.
 bench: $(MODEL)
 	$(PY) -m bench.load --out results/bench
+	$(PY) -m bench.long_conversation --out results/bench
 
 # Only the deployment tests (also part of `make test`).
 deploy-test: $(MODEL)
@@ -150,3 +152,8 @@ tickets: $(STAMP)
 simulator: $(STAMP)
 	$(PY) -m lpse_assist.simulator
 # --- end trainers ---
+
+# Per-message cost
+.PHONY: bench-long
+bench-long: $(MODEL) ## long-conversation benchmark alone (300 messages, one sender; ARGS="--profile")
+	$(PY) -m bench.long_conversation --out results/bench $(ARGS)
