@@ -50,6 +50,7 @@ from rasa.shared.core.events import (
     UserUttered,
 )
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.data import TrainingType
 
 from lpse_assist.settings import session_settings
 
@@ -82,6 +83,10 @@ async def handle_with_tracker(
     """
     await processor._update_tracker_session(tracker, message.output_channel, message.metadata)
     await processor._handle_message_with_tracker(message, tracker)
+    model = getattr(processor, "model_metadata", None)
+    if model is not None and model.training_type == TrainingType.NLU:
+        await processor.save_tracker(tracker)  # no dialogue model: Rasa stops here too
+        return
     tracker = await processor.run_action_extract_slots(message.output_channel, tracker)
     await processor._run_prediction_loop(message.output_channel, tracker)
     await processor.run_anonymization_pipeline(tracker)
