@@ -25,7 +25,6 @@ export RASA_PORT ACTION_PORT ACTION_ENDPOINT_URL TRACKER_DB TWILIO_ACCOUNT_SID T
        TWILIO_SMS_NUMBER TWILIO_WHATSAPP_NUMBER TWILIO_WEBHOOK_URL TWILIO_API_BASE_URL
 # Government data, and many servers have no internet: Rasa never phones home.
 export RASA_TELEMETRY_ENABLED := false
-export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
 
 TRAIN_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null) \
@@ -34,19 +33,20 @@ PY_SOURCES   := actions lpse_assist tests scripts bench
 
 .PHONY: help setup train run chat actions validate lint pytest story-test test clean
 
-help:
-	@echo "make run    set up, train when needed, start the assistant"
-	@echo "make chat   talk to the assistant in this terminal"
-	@echo "make test   validate data, lint, unit and end-to-end tests, test stories"
+# Every target a person runs has a one-line help after `##` on its rule line; this lists them.
+help: ## list the targets, one line each
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(firstword $(MAKEFILE_LIST)) \
+	  | awk 'BEGIN {FS = ":.*## "}; {printf "make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt requirements-dev.txt requirements.lock
+$(STAMP): requirements.txt requirements-dev.txt requirements.lock pyproject.toml
 	@set -e; python=$$(scripts/find-python.sh); \
 	  [ -x $(PY) ] || "$$python" -m venv $(VENV); \
 	  $(PY) -m pip install --quiet --upgrade "pip<25"; \
-	  $(PY) -m pip install --quiet -r requirements-dev.txt -c requirements.lock
+	  $(PY) -m pip install --quiet -r requirements-dev.txt -c requirements.lock; \
+	  $(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
-setup: $(STAMP)
+setup: $(STAMP) ## create .venv, install the pinned dependencies and this project (editable)
 
 # Trains only when data, domain, config or our NLU components changed since the last model.
 # flock: one training at a time on this machine (it takes both cores).
@@ -55,76 +55,73 @@ $(MODEL): $(STAMP) $(TRAIN_INPUTS)
 	flock /tmp/lpse-assist-train.lock $(RASA) train --fixed-model-name lpse-assist --out models
 	@touch $@
 
-train: $(MODEL)
+train: $(MODEL) ## train the model when data, domain, config or NLU components changed
 
-run: $(MODEL)
+run: $(MODEL) ## set up, train when needed, start the assistant and the phone simulator
 	@mkdir -p .data
 	@scripts/run.sh
 
-chat: $(MODEL)
+chat: $(MODEL) ## talk to the assistant in this terminal
 	@mkdir -p .data
 	@scripts/run.sh shell
 
-actions: $(STAMP)
+actions: $(STAMP) ## start the action server alone
 	$(RASA) run actions --port $(ACTION_PORT)
 
-validate: $(STAMP)
+validate: $(STAMP) ## rasa data validate: data, domain and stories agree (warnings fail)
 	$(PY) scripts/validate.py
 
-lint: $(STAMP)
+lint: $(STAMP) ## ruff check, ruff format --check and mypy
 	$(VENV)/bin/ruff check --output-format concise $(PY_SOURCES) eval
 	$(VENV)/bin/ruff format --check $(PY_SOURCES) eval
 	$(VENV)/bin/mypy
 
-pytest: $(MODEL)
+pytest: $(MODEL) ## unit, end-to-end and deployment tests
 	$(VENV)/bin/pytest -q
 
-story-test: $(MODEL)
+story-test: $(MODEL) ## test stories (tests/stories), failing on any prediction error
 	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors \
 	  --out results/core
 
-test: validate lint pytest story-test
+test: validate lint pytest story-test ## validate data, lint, all tests and test stories
 
-clean:
+clean: ## remove models, results and tool caches
 	rm -rf models results .pytest_cache .mypy_cache .ruff_cache
 
-# --- eval (issue 4) ---
+# NLU evaluation and benchmarks
 .PHONY: eval eval-seeds bench-nlu
 # NLU evaluation (eval/run.py): Rasa's default pipeline vs ours without the normaliser vs ours
 # (+ ablations), 5-fold CV and the held-out files; writes docs/nlu-report.md. Trains 54 models,
 # two pipelines at a time (DIET trains on about one core), behind the training lock; one to
 # three hours on 2 cores, depending on the machine. ARGS="--only rasa-default ours ..." for
 # fewer pipelines.
-eval: $(STAMP)
+eval: $(STAMP) ## NLU evaluation, ours vs Rasa's default (hours): docs/nlu-report.md
 	flock /tmp/lpse-assist-train.lock $(PY) -m eval.run --ablations --jobs 2 $(ARGS)
 
 # Seed check (eval/seeds.py): ours and Rasa's default retrained on all data with DIET seeds
 # 1-3, scored on the headline sets; prints whether ours wins in every pairing of seeds.
 # About 15-20 minutes on 2 cores (the default takes 6-8 minutes per training).
-eval-seeds: $(STAMP)
+eval-seeds: $(STAMP) ## retrain both pipelines with DIET seeds 1-3 and compare (15-20 min)
 	flock /tmp/lpse-assist-train.lock $(PY) -m eval.seeds --jobs 2 $(ARGS)
 
 # Full `rasa train` wall time (cache off) and parse p50/p95 on the trained model.
-bench-nlu: $(STAMP)
+bench-nlu: $(STAMP) ## rasa train wall time and parse p50/p95 on the trained model
 	flock /tmp/lpse-assist-train.lock $(PY) bench/nlu_speed.py
-# --- end eval ---
 
-# --- deploy (issue 5) ---
+# Deployment
 # Production profile (PostgreSQL, Redis, replicas, nginx): docs/deployment.md.
 .PHONY: bench deploy-test
 
 # Load benchmark of the Twilio webhook, then the long conversation (bench/long_conversation.py);
 # loopback only, about 15 minutes: docs/benchmarks.md.
-bench: $(MODEL)
+bench: $(MODEL) ## load benchmark of the Twilio webhook and the long conversation: docs/benchmarks.md
 	$(PY) -m bench.load --out results/bench
 	$(PY) -m bench.long_conversation --out results/bench
 
 # Only the deployment tests (also part of `make test`).
-deploy-test: $(MODEL)
+deploy-test: $(MODEL) ## only the deployment tests (also part of make test)
 	$(VENV)/bin/pytest -q tests/deploy
-# --- end deploy ---
-
-# --- trainers (issue 6) ---
+# Trainers' tools
 .PHONY: topic review tickets simulator
 # Helpdesk phone that gets new escalation tickets (whatsapp:+62... or +62...); empty: none.
 HELPDESK_NOTIFY_NUMBER ?=
@@ -133,25 +130,24 @@ SIMULATOR_PORT         ?= 5080
 export HELPDESK_NOTIFY_NUMBER TICKET_TIMEZONE SIMULATOR_PORT
 
 # make topic NAME=dapodik_login: the files of a new topic, from templates (docs/training.md).
-topic: $(STAMP)
+topic: $(STAMP) ## make topic NAME=x: the files of a new topic, from templates
 	@test -n "$(NAME)" || { echo "usage: make topic NAME=topic_name"; exit 2; }
 	$(PY) scripts/new_topic.py "$(NAME)"
 
 # Messages the model was unsure about -> review/review-<time>.yml.
 # Options: make review ARGS="--threshold 0.6 --days 7 --format csv"; label, then
 # make review ARGS="apply review/review-<time>.yml" adds them to data/nlu.
-review: $(STAMP)
+review: $(STAMP) ## messages the model was unsure about, to label and add to data/nlu
 	$(PY) scripts/review.py $(ARGS)
 
 # Escalation tickets: make tickets | make tickets ARGS="show LPSE-20261124-0001"
 # | make tickets ARGS="close LPSE-20261124-0001 --note 'dibantu lewat telepon'"
-tickets: $(STAMP)
+tickets: $(STAMP) ## list, show or close escalation tickets
 	$(PY) scripts/tickets.py $(ARGS)
 
 # The phone simulator alone, for a bot that is already running (make run starts it too).
-simulator: $(STAMP)
+simulator: $(STAMP) ## the phone simulator alone, for a bot that is already running
 	$(PY) -m lpse_assist.simulator
-# --- end trainers ---
 
 # Per-message cost
 .PHONY: bench-long

@@ -21,10 +21,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from eval.run import load_test_sets, machine, median, percentile, quiet_logs
 
-from eval.run import load_test_sets, machine, median, percentile, quiet_logs  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 TARGET_TRAIN_SECONDS = 180.0
 TARGET_PARSE_P50_MS = 20.0
@@ -36,7 +35,6 @@ def train_wall_seconds(out_dir: Path) -> tuple[float, Path]:
         os.environ,
         RASA_TELEMETRY_ENABLED="false",
         RASA_MAX_CACHE_SIZE="0",  # a cold training, as on a fresh checkout
-        PYTHONPATH=str(ROOT),
         TF_CPP_MIN_LOG_LEVEL="2",
     )
     rasa = str(ROOT / ".venv" / "bin" / "rasa")

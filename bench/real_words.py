@@ -18,11 +18,10 @@ import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from eval.metrics import add_typos
+from eval.run import load_examples
 
-from eval.metrics import add_typos  # noqa: E402
-from eval.run import load_examples  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def standard_words(texts: Iterable[str]) -> list[str]:

@@ -27,7 +27,6 @@ from typing import Any
 from bench.machine import cpu_model
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 INTENTS = [
     "login_problem",
@@ -213,7 +212,7 @@ def main() -> int:
         )
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("POSTGRES_")}
-    env.update(TRACKER_DB=str(db), TRACKER_DB_DIALECT="sqlite", PYTHONPATH=str(ROOT))
+    env.update(TRACKER_DB=str(db), TRACKER_DB_DIALECT="sqlite")
     times = []
     for run in range(args.runs):
         out = workdir / f"review-{run}.yml"

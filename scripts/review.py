@@ -14,10 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from lpse_assist.review import (  # noqa: E402
+from lpse_assist.review import (
     DEFAULT_THRESHOLD,
     apply_labels,
     default_output,
@@ -26,8 +23,10 @@ from lpse_assist.review import (  # noqa: E402
     write_csv,
     write_yaml,
 )
-from lpse_assist.settings import ticket_settings, tracker_db_settings  # noqa: E402
-from lpse_assist.tickets import local_zone  # noqa: E402
+from lpse_assist.settings import ticket_settings, tracker_db_settings
+from lpse_assist.tickets import local_zone
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(argv: list[str] | None = None) -> int:

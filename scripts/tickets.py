@@ -13,12 +13,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 from datetime import tzinfo
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from lpse_assist.settings import tracker_db_settings  # noqa: E402
-from lpse_assist.tickets import CLOSED, OPEN, Ticket, ticket_store  # noqa: E402
+from lpse_assist.settings import tracker_db_settings
+from lpse_assist.tickets import CLOSED, OPEN, Ticket, ticket_store
 
 
 def _parser() -> argparse.ArgumentParser:

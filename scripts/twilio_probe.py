@@ -31,33 +31,21 @@ from urllib.parse import quote
 import aiohttp
 from yarl import URL
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from lpse_assist.render import MAX_BODY_CHARS, is_gsm7  # noqa: E402
-from lpse_assist.twilio_local.client import (  # noqa: E402
+from lpse_assist.render import MAX_BODY_CHARS, is_gsm7
+from lpse_assist.twilio_local.client import (
+    HOSTILE_BODIES,
     Media,
     WebhookReply,
+    bot_number,
     inbound_form,
     new_sid,
     post_signed,
     signature,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
+
 DEFAULT_URL = "http://127.0.0.1:5005/webhooks/twilio/webhook"
-JUNK = [
-    "\U0001f600\U0001f525\U0001f1ee\U0001f1e9 " * 40,
-    "\x00\x01\x02\x1b[31mmerah\x1b[0m\x7f",
-    "<script>alert(1)</script>",
-    "'; DROP TABLE events; --",
-    "{{7*7}} ${jndi:ldap://x/a} %s%n%x",
-    "/restart",
-    '/greet{"name": "x"}',
-    "\u202eoll\u0336eh\u200d",
-    "x" * 3000,
-    "\ufffd\uffff\U0010ffff",
-    "\r\n\r\n\r\n",
-]
 
 
 @dataclass
@@ -110,14 +98,13 @@ class Probe:
         form = inbound_form(
             account_sid=self.account_sid,
             from_=from_,
-            to=self.whatsapp_number if from_.startswith("whatsapp:") else self.sms_number,
+            to=bot_number(from_, self.sms_number, self.whatsapp_number),
             body=body,
             media=media,
             message_sid=message_sid,
             extra=extra,
+            drop=drop,
         )
-        for name in drop:
-            form.pop(name, None)
         reply = await post_signed(
             self.session,
             self.url,
@@ -314,7 +301,7 @@ async def check_long_and_junk(probe: Probe) -> Check:
     for medium in ("sms", "whatsapp"):
         reply = await probe.send(probe.user(medium), "saya tidak bisa login ke spse " * 200)
         answered(check, reply, f"{medium} 6000-character body")
-        for junk in JUNK:
+        for junk in HOSTILE_BODIES:
             reply = await probe.send(probe.user(medium), junk)
             answered(check, reply, f"{medium} junk {junk[:20]!r}")
     return check

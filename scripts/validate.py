@@ -18,10 +18,9 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from lpse_assist.intents import CHANNEL_INTENTS
 
-from lpse_assist.intents import CHANNEL_INTENTS  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 RASA_DEFAULT_RESPONSES = {"utter_default"}
 WARNING = re.compile(r"UserWarning: (.*)")

@@ -128,7 +128,6 @@ def twilio_bot() -> Iterator[TwilioBot]:
     env = {
         **os.environ,
         **DEV_TWILIO_ENV,
-        "PYTHONPATH": str(ROOT),
         "RASA_TELEMETRY_ENABLED": "false",
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "SANIC_WORKERS": "1",

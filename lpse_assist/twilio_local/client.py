@@ -16,6 +16,8 @@ import aiohttp
 from twilio.request_validator import RequestValidator
 from yarl import URL
 
+from lpse_assist.privacy import is_whatsapp
+
 API_VERSION = "2010-04-01"
 # Twilio gives up on a webhook after 15 seconds.
 WEBHOOK_TIMEOUT_SECONDS = 15.0
@@ -44,11 +46,13 @@ def inbound_form(
     message_sid: str | None = None,
     profile_name: str | None = None,
     extra: Mapping[str, str] | None = None,
+    drop: Sequence[str] = (),
 ) -> dict[str, str]:
     """The form fields Twilio posts for an inbound SMS or WhatsApp message.
 
     ``body=None`` leaves the ``Body`` field out (some Twilio products do); ``extra`` adds or
-    overrides fields (``Latitude``/``Longitude`` for a location, ``MessageType``, ...).
+    overrides fields (``Latitude``/``Longitude`` for a location, ``MessageType``, ...);
+    ``drop`` leaves fields out (a request Twilio would not send).
     """
     sid = message_sid or new_sid("MM" if media else "SM")
     form: dict[str, str] = {
@@ -66,7 +70,7 @@ def inbound_form(
     }
     if body is not None:
         form["Body"] = body
-    if from_.startswith("whatsapp:"):
+    if is_whatsapp(from_):
         form["WaId"] = from_.split(":", 1)[1].lstrip("+")
         form["ProfileName"] = profile_name or "Pengguna"
         form["MessageType"] = media[0].content_type.split("/")[0] if media else "text"
@@ -75,7 +79,33 @@ def inbound_form(
         form[f"MediaUrl{index}"] = item.url
         form[f"MediaContentType{index}"] = item.content_type
     form.update(extra or {})
+    for name in drop:
+        form.pop(name, None)
     return form
+
+
+def bot_number(from_: str, sms_number: str, whatsapp_number: str) -> str:
+    """The bot's number a user writes to: its WhatsApp sender for WhatsApp users, else SMS."""
+    return whatsapp_number if is_whatsapp(from_) else sms_number
+
+
+# Bodies no user should be able to hurt the bot with: emoji floods, control and escape codes,
+# markup and injection strings, text that reads as a Rasa intent, bidi tricks, 5000
+# characters, non-characters, bare line breaks and NULs. Every one must get an answer.
+HOSTILE_BODIES = [
+    "\U0001f600\U0001f525\U0001f1ee\U0001f1e9" * 50,
+    "\x00\x01\x02\x1b[31mmerah\x1b[0m\x7f",
+    "<script>alert(1)</script>",
+    "'; DROP TABLE events; --",
+    "{{7*7}} ${jndi:ldap://x/a} %s%n%x",
+    "/restart",
+    '/greet{"name": "x"}',
+    "\u202eoll\u0336eh\u200d",
+    "a" * 5000,
+    "\ufffd\uffff\U0010ffff\ufeff",
+    "\r\n\r\n\r\n",
+    "\u0000" * 100,
+]
 
 
 def signature(auth_token: str, url: str, form: Mapping[str, str]) -> str:

@@ -23,11 +23,13 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from lpse_assist.privacy import is_whatsapp
 from lpse_assist.render import sms_segments
 from lpse_assist.twilio_local.client import (
     API_VERSION,
     Media,
     WebhookReply,
+    bot_number,
     inbound_form,
     new_sid,
     post_signed,
@@ -124,7 +126,7 @@ class LocalTwilio:
 
     def default_to(self, from_: str) -> str:
         """The bot's number a user writes to: WhatsApp number for WhatsApp users, else SMS."""
-        return self.whatsapp_number if from_.startswith("whatsapp:") else self.sms_number
+        return bot_number(from_, self.sms_number, self.whatsapp_number)
 
     async def send_inbound(
         self,
@@ -202,7 +204,7 @@ class LocalTwilio:
             "To": message["to"],
             "ApiVersion": API_VERSION,
         }
-        if message["to"].startswith("whatsapp:"):
+        if is_whatsapp(message["to"]):
             form["ChannelPrefix"] = "whatsapp"
         if status in ("undelivered", "failed"):
             form["ErrorCode"] = error_code or WHATSAPP_UNDELIVERED_ERROR

@@ -317,7 +317,6 @@ class Topology:
         env.update(DEV_TWILIO_ENV)
         env.update(
             {
-                "PYTHONPATH": str(ROOT),
                 "RASA_TELEMETRY_ENABLED": "false",
                 "TF_CPP_MIN_LOG_LEVEL": "2",
                 "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.action_port}/webhook",

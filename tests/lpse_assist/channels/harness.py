@@ -29,6 +29,7 @@ from sanic import Sanic
 from lpse_assist.channels.twilio import TwilioInput
 from lpse_assist.sessions import handle_with_tracker
 from lpse_assist.twilio_local import LocalTwilio, Media, WebhookReply, inbound_form, post_signed
+from lpse_assist.twilio_local.client import bot_number
 
 # Fake credentials: the stand-in and the channel share them, nothing reaches Twilio.
 ACCOUNT_SID = "AC" + "1" * 32
@@ -344,14 +345,13 @@ class Twilio:
         form = inbound_form(
             account_sid=ACCOUNT_SID,
             from_=from_,
-            to=WHATSAPP_NUMBER if from_.startswith("whatsapp:") else SMS_NUMBER,
+            to=bot_number(from_, SMS_NUMBER, WHATSAPP_NUMBER),
             body=body,
             media=media,
             message_sid=message_sid,
             extra=extra,
+            drop=drop,
         )
-        for name in drop:
-            form.pop(name, None)
         self.sent_sids.append(form.get("MessageSid", ""))
         return await post_signed(
             self.session,

@@ -31,6 +31,7 @@ from lpse_assist.channels.twilio.records import reply_store_for
 from lpse_assist.privacy import mask_phone
 from lpse_assist.render import MAX_BODY_CHARS, is_gsm7, numbered_options
 from lpse_assist.twilio_local import LocalTwilio, Media
+from lpse_assist.twilio_local.client import HOSTILE_BODIES
 from tests.lpse_assist.channels.harness import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -420,23 +421,7 @@ async def test_very_long_body_is_cut_before_nlu(bot: Bot, twilio: Twilio, sms_us
     assert 0 < len(received(bot)[0]) <= MAX_USER_TEXT_CHARS
 
 
-JUNK = [
-    "\U0001f600\U0001f525\U0001f1ee\U0001f1e9" * 50,
-    "\x00\x01\x02\x1b[31mred\x1b[0m\x7f",
-    "<script>alert(1)</script>",
-    "'; DROP TABLE events; --",
-    "{{7*7}} ${jndi:ldap://x/a} %s%n%x",
-    "/restart",
-    '/greet{"name": "x"}',
-    "\u202eoll\u0336eh\u200d",
-    "a" * 5000,
-    "\ufffd\uffff\U0010ffff\ufeff",
-    "\r\n\r\n\r\n",
-    "\u0000" * 100,
-]
-
-
-@pytest.mark.parametrize("junk", JUNK)
+@pytest.mark.parametrize("junk", HOSTILE_BODIES)
 @pytest.mark.parametrize("user", ["+6281234500003", "whatsapp:+6281234500004"])
 async def test_junk_is_answered_never_5xx(bot: Bot, twilio: Twilio, user: str, junk: str) -> None:
     reply = await twilio.message(bot, user, junk)
