@@ -158,13 +158,14 @@ def test_custom_actions_run_in_a_conversation_with_reply_records(twilio_bot: Twi
     assert "action_escalate_support" in executed
     assert not [e for e in tracker["events"] if e["event"] == "agent"]
     engine = create_engine(f"sqlite:///{twilio_bot.env['TRACKER_DB']}")
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(replies_table.c.medium, replies_table.c.sms_bodies).where(
-                replies_table.c.conversation_id == user
-            )
-        ).all()
-    assert len(rows) == 2  # one reply record per WhatsApp turn, with its SMS version
+
+    def records() -> list[Any]:
+        with engine.connect() as conn:
+            query = select(replies_table.c.medium, replies_table.c.sms_bodies)
+            return list(conn.execute(query.where(replies_table.c.conversation_id == user)))
+
+    # One reply record per WhatsApp turn, with its SMS version (written after the answer).
+    rows = wait_for(lambda: records() if len(records()) == 2 else [])
     assert all(medium == "whatsapp" and bodies for medium, bodies in rows)
     assert "Encountered an exception" not in twilio_bot.logs()
 

@@ -17,6 +17,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from lpse_assist import event_types
+from lpse_assist.background import BackgroundTasks
 from lpse_assist.channels.choices import resolve_choice
 from lpse_assist.channels.twilio.fallback import FAILED_STATUSES, SmsFallback
 from lpse_assist.channels.twilio.output import FALLBACK_REPLY_TEXT, collector_for, twiml_response
@@ -100,14 +102,16 @@ class TwilioInput(InputChannel):
             account_sid, auth_token, api_base_url, send_timeout, send_attempts
         )
         self._seen = RecentIds(recent_ids)
+        self._records = BackgroundTasks()
         self._reply_store: ReplyStore | None = None
         self._reply_store_of: Any = None
-        self.fallback = SmsFallback(self.sender, sms_number, recent_ids)
+        self.fallback = SmsFallback(self.sender, sms_number, recent_ids, self._records.wait)
 
     # ----------------------------------------------------------------- routes
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Routes ``GET /``, ``POST /webhook`` and ``POST /status``."""
+        event_types.install()  # tracker loads without Rasa's class search per event
         blueprint = Blueprint("lpse_twilio_webhook", __name__)
 
         @blueprint.route("/", methods=["GET"])
@@ -138,7 +142,8 @@ class TwilioInput(InputChannel):
         return None
 
     async def wait_for_background_sends(self) -> None:
-        """Wait until SMS fallback sends started by status callbacks are done (tests, shutdown)."""
+        """Wait until reply records and SMS fallback sends are done (tests, shutdown)."""
+        await self._records.wait()
         await self.fallback.wait()
 
     def _status_callback_url(self, request: Request, sender: str, inbound_sid: str) -> str:
@@ -231,20 +236,38 @@ class TwilioInput(InputChannel):
                     # No option of that number: show the same options again. Nothing new was
                     # said, so no Rasa turn; the reply record marks the MessageSid done.
                     messages = [choice.repeat]
-                    recorded = await record_reply(
-                        agent, replies, tracker, message_sid, medium, messages
-                    )
-                    return _Turn(render_turn(messages, medium), recorded=recorded)
+                    if message_sid:
+                        await record_reply(agent, replies, tracker, message_sid, medium, messages)
+                    return _Turn(render_turn(messages, medium), recorded=bool(message_sid))
                 text = choice.payload or text
 
             tracker, _ = await bound_session(processor, tracker)
             collector = collector_for(medium)
             message = self._user_message(text, collector, sender, message_sid, metadata)
             await handle_with_tracker(processor, message, tracker)
-            recorded = await record_reply(
-                agent, replies, tracker, message_sid, medium, collector.messages
+        if message_sid:
+            # After the answer: the user event (with the MessageSid) is saved, which is what
+            # a retry is checked against; the record is for the SMS fallback, whose status
+            # callback comes after WhatsApp tried to deliver, and for retries across a new
+            # session.
+            self._records.start(
+                self._record(agent, replies, tracker, message_sid, medium, collector.messages)
             )
-            return _Turn(render_turn(collector.messages, medium), recorded=recorded)
+        return _Turn(render_turn(collector.messages, medium), recorded=bool(message_sid))
+
+    async def _record(
+        self,
+        agent: Any,
+        replies: ReplyStore,
+        tracker: Any,
+        message_sid: str,
+        medium: Medium,
+        messages: list[dict[str, Any]],
+    ) -> None:
+        try:
+            await record_reply(agent, replies, tracker, message_sid, medium, messages)
+        except Exception:
+            logger.exception("Could not record the reply to message %s.", message_sid)
 
     def _replies(self, agent: Any) -> ReplyStore:
         """The reply records on the agent's tracker store database (made on first use)."""

@@ -7,7 +7,9 @@ reply (recorded with the reply, see ``records``) from ``TWILIO_SMS_NUMBER`` inst
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from lpse_assist.background import BackgroundTasks
 from lpse_assist.channels.twilio.records import RecentIds, ReplyStore
@@ -17,13 +19,27 @@ from lpse_assist.twilio_rest import TwilioRestSender
 logger = logging.getLogger(__name__)
 
 FAILED_STATUSES = frozenset({"undelivered", "failed"})
+# How long a status report waits for the record of its reply (written after the answer).
+RECORD_WAIT_ROUNDS = 10
+RECORD_WAIT_SECONDS = 0.2
+
+
+async def _nothing() -> None:
+    return None
 
 
 class SmsFallback:
     """Claims the SMS fallback of a failed WhatsApp reply and sends it in the background."""
 
-    def __init__(self, sender: TwilioRestSender, sms_number: str, recent_ids: int) -> None:
+    def __init__(
+        self,
+        sender: TwilioRestSender,
+        sms_number: str,
+        recent_ids: int,
+        records_written: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.sender = sender
+        self._records_written = records_written or _nothing
         self.sms_number = sms_number
         self._claimed = RecentIds(recent_ids)
         # Twilio wants a quick answer to the callback; the send (with retries) runs after it.
@@ -49,7 +65,16 @@ class SmsFallback:
         if replies is None:
             logger.warning("No Rasa agent: cannot look up the reply for the SMS fallback.")
             return []
-        bodies = replies.claim_fallback(inbound_sid, conversation, status, failed_message_sid)
+        # The record is written just after the answer went out (see the channel): a report
+        # that arrives first, here or at another replica, waits a moment for it.
+        await self._records_written()
+        for _ in range(RECORD_WAIT_ROUNDS):
+            if await asyncio.to_thread(replies.get, inbound_sid) is not None:
+                break
+            await asyncio.sleep(RECORD_WAIT_SECONDS)
+        bodies = await asyncio.to_thread(
+            replies.claim_fallback, inbound_sid, conversation, status, failed_message_sid
+        )
         self._claimed.add(inbound_sid)
         if bodies is None:
             logger.info("No unclaimed WhatsApp reply for message %s; no SMS fallback.", inbound_sid)

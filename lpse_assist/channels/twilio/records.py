@@ -28,6 +28,7 @@ tests) get the same behaviour from ``MemoryReplyStore``, within one process.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -320,13 +321,14 @@ async def record_reply(
     message_sid: str,
     medium: Medium,
     messages: Sequence[Mapping[str, Any]],
-) -> bool:
-    """Store what was answered to ``message_sid`` (and its SMS rendering for WhatsApp)."""
-    if not message_sid:
-        return False
+) -> None:
+    """Store what was answered to ``message_sid`` (and its SMS rendering for WhatsApp).
+
+    The insert (a commit, which waits for the disk) runs in a worker thread, so the event
+    loop goes on answering other messages meanwhile.
+    """
     bodies = await sms_bodies(agent, tracker, messages) if medium == "whatsapp" else None
-    store.record(message_sid, str(tracker.sender_id), medium, bodies)
-    return True
+    await asyncio.to_thread(store.record, message_sid, str(tracker.sender_id), medium, bodies)
 
 
 class RecentIds:
