@@ -361,7 +361,11 @@ def stop_profile(process: subprocess.Popen[bytes] | None) -> None:
 
 
 def top_entries(raw: Path, limit: int = 15) -> list[str]:
-    """Functions with the largest inclusive share of the samples (collapsed-stack file)."""
+    """Functions with the largest share of the time Rasa spent handling the webhook requests.
+
+    Only stacks inside Sanic's ``handle_request`` count: the event loop waiting and idle
+    worker threads are not the cost of a message.
+    """
     if not raw.exists():
         return []
     inclusive: Counter[str] = Counter()
@@ -371,19 +375,21 @@ def top_entries(raw: Path, limit: int = 15) -> list[str]:
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
             continue
+        names = [short(f) for f in stack.split(";") if f and not f.startswith("process ")]
+        if not any(name.startswith("handle_request ") for name in names):
+            continue
+        inner = names[next(i for i, n in enumerate(names) if n.startswith("handle_request ")) :]
         count = int(count_text)
-        frames = [f for f in stack.split(";") if f and not f.startswith("process ")]
         total += count
-        for name in {short(frame) for frame in frames}:  # a recursive frame counts once
+        for name in set(inner):  # a recursive frame counts once
             inclusive[name] += count
-        if frames:
-            own[short(frames[-1])] += count
+        own[inner[-1]] += count
     if not total:
         return []
     rows = ["| function (file) | inclusive % | own % |", "|---|---|---|"]
     for name, count in inclusive.most_common(limit + 40):
         if count >= 0.97 * total:
-            continue  # the server's outer frames (main, serve, the event loop): in every sample
+            continue  # Sanic's request frames: in every sample
         rows.append(f"| {name} | {100 * count / total:.1f} | {100 * own[name] / total:.1f} |")
         if len(rows) >= limit + 2:
             break

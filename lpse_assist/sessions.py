@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from typing import Any
 
 from rasa.core.channels.channel import UserMessage
@@ -51,8 +52,11 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.data import TrainingType
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from lpse_assist.settings import session_settings
+from lpse_assist.tracker_db import sql_engine_of
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +71,36 @@ _INTERNAL_SLOTS = frozenset({"session_started_metadata"})
 # --------------------------------------------------------------------------- one load
 
 
+# Rasa finds the current session with ``max(timestamp)`` of the conversation's
+# ``session_started`` events, and counts its events on every save, both through an index on
+# ``sender_id`` alone: every event of every session of the conversation is read twice per
+# message. This index answers both from the index, whatever the conversation's length.
+SESSION_INDEX = "ix_events_sender_type_timestamp"
+_indexed: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def ensure_session_index(tracker_store: Any) -> None:
+    """Create ``SESSION_INDEX`` on Rasa's ``events`` table (SQL stores; once per store)."""
+    engine = sql_engine_of(tracker_store)
+    if engine is None or engine in _indexed:
+        return
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    f"CREATE INDEX IF NOT EXISTS {SESSION_INDEX} "
+                    "ON events (sender_id, type_name, timestamp)"
+                )
+            )
+    except SQLAlchemyError:
+        # Not fatal: only slower. A replica creating it at the same moment ends up here too.
+        logger.warning("Could not create the index %s on events.", SESSION_INDEX, exc_info=True)
+    _indexed.add(engine)
+
+
 async def load_tracker(processor: Any, sender_id: str) -> DialogueStateTracker:
     """The current session of a conversation, as Rasa's processor would load it."""
+    ensure_session_index(processor.tracker_store)
     tracker: DialogueStateTracker = await processor.get_tracker(sender_id)
     return tracker
 

@@ -45,6 +45,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from lpse_assist.channels.twilio.output import sms_bodies
 from lpse_assist.render import Medium
+from lpse_assist.tracker_db import innermost, sql_engine_of
 
 logger = logging.getLogger(__name__)
 
@@ -264,27 +265,6 @@ class MemoryReplyStore:
         return list(reply.sms_bodies)
 
 
-def _innermost(tracker_store: Any) -> Any:
-    """The configured store behind Rasa's wrappers.
-
-    Rasa wraps it (``FailSafeTrackerStore`` around ``AwaitableTrackerStore``); each wrapper
-    keeps the inner store in ``_tracker_store``.
-    """
-    store = tracker_store
-    for _ in range(5):
-        inner = getattr(store, "_tracker_store", None)
-        if inner is None:
-            break
-        store = inner
-    return store
-
-
-def sql_engine_of(tracker_store: Any) -> Engine | None:
-    """The SQLAlchemy engine of Rasa's SQL tracker store, if the store is one."""
-    engine = getattr(_innermost(tracker_store), "engine", None)
-    return engine if isinstance(engine, Engine) else None
-
-
 # One reply store per tracker store: records are shared exactly as far as the conversations
 # are (all replicas on one database; agents of one process on one in-memory store).
 _STORES: weakref.WeakKeyDictionary[Any, ReplyStore] = weakref.WeakKeyDictionary()
@@ -292,7 +272,7 @@ _STORES: weakref.WeakKeyDictionary[Any, ReplyStore] = weakref.WeakKeyDictionary(
 
 def reply_store_for(tracker_store: Any) -> ReplyStore:
     """A SQL reply store on the tracker store's database, else one in this process."""
-    inner = _innermost(tracker_store)
+    inner = innermost(tracker_store)
     store = _STORES.get(inner)
     if store is not None:
         return store

@@ -12,15 +12,16 @@ from rasa.core.tracker_store import InMemoryTrackerStore, SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import AgentUttered
 from rasa.shared.core.trackers import DialogueStateTracker
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, inspect
 
 from lpse_assist.channels.twilio.records import (
     RETENTION_SECONDS,
     MemoryReplyStore,
     SqlReplyStore,
     reply_store_for,
-    sql_engine_of,
 )
+from lpse_assist.sessions import SESSION_INDEX
+from lpse_assist.tracker_db import sql_engine_of
 from lpse_assist.twilio_local import LocalTwilio
 from tests.lpse_assist.channels.harness import TEST_DOMAIN, make_agent, make_channel, start_bot
 
@@ -131,6 +132,9 @@ async def test_one_tracker_load_and_one_save_per_message(
         tracker = await store.retrieve(user)
         assert tracker is not None
         assert not [e for e in tracker.events if isinstance(e, AgentUttered)]
+        # Rasa's session query is answered from the index the first load created.
+        indexes = {i["name"] for i in inspect(store.engine).get_indexes("events")}
+        assert SESSION_INDEX in indexes
     finally:
         await bot.channel.wait_for_background_sends()
         await bot.stop()
