@@ -36,7 +36,7 @@ PY_SOURCES   := actions lpse_assist tests scripts bench
 # Every target a person runs has a one-line help after `##` on its rule line; this lists them.
 help: ## list the targets, one line each
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(firstword $(MAKEFILE_LIST)) \
-	  | awk 'BEGIN {FS = ":.*## "}; {printf "make %-12s %s\n", $$1, $$2}'
+	  | awk 'BEGIN {FS = ":.*## "}; {printf "make %-16s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt requirements-dev.txt requirements.lock pyproject.toml
 	@set -e; python=$$(scripts/find-python.sh); \
@@ -148,6 +148,11 @@ tickets: $(STAMP) ## list, show or close escalation tickets
 # The phone simulator alone, for a bot that is already running (make run starts it too).
 simulator: $(STAMP) ## the phone simulator alone, for a bot that is already running
 	$(PY) -m lpse_assist.simulator
+
+# NLU test sets
+.PHONY: nlu-sets-table
+nlu-sets-table: $(STAMP) ## rewrite the table in tests/nlu/README.md from tests/nlu/sets.yml
+	$(PY) -m eval.sets --readme
 
 # Per-message cost
 .PHONY: bench-long

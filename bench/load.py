@@ -1,7 +1,9 @@
 """Load benchmark: simulated phones talk to ``/webhooks/twilio/webhook`` as Twilio would.
 
 Each request is a form Twilio would post for an SMS or WhatsApp message, signed with
-``TWILIO_AUTH_TOKEN`` by twilio's own ``RequestValidator.compute_signature``. Scenarios, each
+``TWILIO_AUTH_TOKEN`` (``lpse_assist.twilio_local.client``: the fields, the signature by
+twilio's own ``RequestValidator``, the TwiML reply, as the local stand-in and the tests send
+them). Scenarios, each
 on a fresh topology (``tests/deploy/topology.py``: real processes on loopback, the trained
 model ``models/lpse-assist.tar.gz``):
 
@@ -29,25 +31,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
+import secrets
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
-from twilio.request_validator import RequestValidator
 
-from bench.machine import cpu_model
+import bench.machine
+from bench.stats import percentile
+from lpse_assist.twilio_local.client import bot_number, inbound_form, post_signed
 from tests.deploy.topology import (
     DEV_TWILIO_ENV,
     ROOT,
@@ -55,11 +54,11 @@ from tests.deploy.topology import (
     Topology,
     find_program,
     free_port,
+    nginx_command,
     tail,
 )
 
 WEBHOOK_PATH = "/webhooks/twilio/webhook"
-TWILIO_TIMEOUT = 15.0  # Twilio gives up on a webhook after 15 s
 ACCOUNT_SID = DEV_TWILIO_ENV["TWILIO_ACCOUNT_SID"]
 AUTH_TOKEN = DEV_TWILIO_ENV["TWILIO_AUTH_TOKEN"]
 SMS_NUMBER = DEV_TWILIO_ENV["TWILIO_SMS_NUMBER"]
@@ -107,55 +106,15 @@ def phone_number(index: int) -> str:
     return f"whatsapp:{number}" if index % 2 == 0 else number
 
 
-def new_sid(counter: int) -> str:
-    return f"SM{time.time_ns():x}{counter:08x}"[:34].ljust(34, "0")
-
-
-def twilio_form(phone: str, body: str, message_sid: str) -> dict[str, str]:
-    """The fields Twilio posts for an inbound text message."""
-    to = WHATSAPP_NUMBER if phone.startswith("whatsapp:") else SMS_NUMBER
-    form = {
-        "ToCountry": "ID",
-        "SmsMessageSid": message_sid,
-        "NumMedia": "0",
-        "SmsSid": message_sid,
-        "SmsStatus": "received",
-        "Body": body,
-        "To": to,
-        "NumSegments": "1",
-        "MessageSid": message_sid,
-        "AccountSid": ACCOUNT_SID,
-        "From": phone,
-        "ApiVersion": "2010-04-01",
-    }
-    if phone.startswith("whatsapp:"):
-        form.update(
-            {
-                "WaId": phone.split(":", 1)[1].lstrip("+"),
-                "ProfileName": "Penyedia",
-                "MessageType": "text",
-            }
-        )
-    return form
-
-
-def signed_headers(url: str, form: dict[str, str]) -> dict[str, str]:
-    """Headers of a Twilio webhook call, with the signature Twilio computes."""
-    signature = RequestValidator(AUTH_TOKEN).compute_signature(url, form)
-    return {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "User-Agent": "TwilioProxy/1.1",
-        "X-Twilio-Signature": str(signature),
-    }
-
-
-def count_messages(body: str) -> int:
-    """Number of ``<Message>`` elements of a TwiML reply (0 when it is not TwiML)."""
-    try:
-        root = ET.fromstring(body)
-    except ET.ParseError:
-        return 0
-    return len(root.findall(".//Message")) if root.tag == "Response" else 0
+def twilio_form(phone: str, body: str) -> dict[str, str]:
+    """The fields Twilio posts for an inbound text message from ``phone``."""
+    return inbound_form(
+        account_sid=ACCOUNT_SID,
+        from_=phone,
+        to=bot_number(phone, SMS_NUMBER, WHATSAPP_NUMBER),
+        body=body,
+        profile_name="Penyedia",
+    )
 
 
 class Client:
@@ -165,32 +124,32 @@ class Client:
         self.session = session
         self.url = url
         self.position: dict[str, int] = {}
-        self.counter = 0
         self.sent: list[tuple[str, str]] = []  # (phone, MessageSid) of first-time messages
+        # Twilio sends a retry with the idempotency token of the first try.
+        self.tokens: dict[str, str] = {}
 
     def next_form(self, phone: str) -> dict[str, str]:
         # Phones start at different points of the script, so that each moment sees a mix
         # of messages (not 100 escalations at once).
         index = self.position.get(phone, sum(map(ord, phone)) % len(SCRIPT))
         self.position[phone] = index + 1
-        self.counter += 1
-        sid = new_sid(self.counter)
-        self.sent.append((phone, sid))
-        return twilio_form(phone, SCRIPT[index % len(SCRIPT)], sid)
+        form = twilio_form(phone, SCRIPT[index % len(SCRIPT)])
+        self.sent.append((phone, form["MessageSid"]))
+        return form
 
     async def post(self, phase: str, form: dict[str, str], retry: bool = False) -> Sample:
         started = time.monotonic()
         status, messages, error = 0, 0, ""
+        token = self.tokens.setdefault(form["MessageSid"], secrets.token_hex(16))
         try:
-            async with self.session.post(
+            reply = await post_signed(
+                self.session,
                 self.url,
-                data=urlencode(form),
-                headers=signed_headers(self.url, form),
-                timeout=aiohttp.ClientTimeout(total=TWILIO_TIMEOUT),
-            ) as response:
-                body = await response.text()
-                status = response.status
-                messages = count_messages(body)
+                form,
+                AUTH_TOKEN,
+                headers={"I-Twilio-Idempotency-Token": token},
+            )
+            status, messages = reply.status, len(reply.messages)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             error = type(exc).__name__
         return Sample(
@@ -259,16 +218,7 @@ async def retries(client: Client, count: int) -> list[Sample]:
     return samples
 
 
-# --------------------------------------------------------------------------- statistics
-
-
-def percentile(values: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile (``fraction`` in 0..1); 0 for no values."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = max(1, int(round(fraction * len(ordered) + 0.5 - 1e-9)))
-    return ordered[min(rank, len(ordered)) - 1]
+# --------------------------------------------------------------------------- results
 
 
 @dataclass
@@ -398,17 +348,7 @@ def nginx_process(workdir: Path, listen_port: int, upstream_ports: Sequence[int]
     (workdir / "nginx.conf").write_text(conf, encoding="utf-8")
     return Process(
         "nginx",
-        [
-            nginx,
-            "-p",
-            str(workdir),
-            "-c",
-            str(workdir / "nginx.conf"),
-            "-e",
-            str(workdir / "error.log"),
-            "-g",
-            f"pid {workdir / 'nginx.pid'}; daemon off;",
-        ],
+        nginx_command(nginx, workdir, "daemon off;"),
         workdir / "nginx.log",
         ready_url=f"http://127.0.0.1:{listen_port}/healthz",
     )
@@ -526,7 +466,7 @@ def run_scenario(spec: Scenario, args: argparse.Namespace, workdir: Path) -> dic
         topology.start()
         topology.wait_ready(helpers)
         print(f"[{spec.name}] up in {time.monotonic() - started:.0f} s; loading {url}", flush=True)
-        load_average = os.getloadavg()[0]
+        load_average = bench.machine.load_average()
         client, phases = asyncio.run(drive(url, args, spec.builtin))
         per_key = stored_user_messages(topology, spec.builtin)
         store = store_check(client, per_key, spec.builtin)
@@ -568,38 +508,15 @@ def rest_reply_count(standin: Process) -> int:
 
 
 def machine_facts() -> dict[str, Any]:
-    """What the figures were measured on."""
-    cpu = cpu_model(default="")
-    memory_gib = 0.0
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                memory_gib = round(int(line.split()[1]) / 1024 / 1024, 1)
-    except OSError:
-        pass
-    from importlib.metadata import version
-
-    def program_version(argv: list[str]) -> str:
-        try:
-            result = subprocess.run(argv, capture_output=True, text=True, timeout=10)
-            return (result.stdout or result.stderr).strip().splitlines()[0]
-        except (OSError, subprocess.SubprocessError, IndexError):
-            return "-"
-
-    nginx = find_program("nginx")
-    redis = find_program("redis-server")
-    return {
-        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
-        "cpu": cpu or platform.processor(),
-        "cores": os.cpu_count(),
-        "memory_gib": memory_gib,
-        "os": f"{platform.system()} {platform.release()}",
-        "python": platform.python_version(),
-        "rasa": version("rasa"),
-        "postgresql": program_version(["psql", "--version"]),
-        "redis": program_version([redis, "--version"]) if redis else "-",
-        "nginx": program_version([nginx, "-v"]) if nginx else "-",
-    }
+    """What the figures were measured on, with the servers' versions."""
+    nginx, redis = find_program("nginx"), find_program("redis-server")
+    return bench.machine.machine_facts(
+        {
+            "postgresql": ["psql", "--version"],
+            "redis": [redis, "--version"] if redis else None,
+            "nginx": [nginx, "-v"] if nginx else None,
+        }
+    )
 
 
 def markdown(facts: dict[str, Any], args: argparse.Namespace, results: list[dict[str, Any]]) -> str:

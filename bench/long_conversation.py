@@ -34,7 +34,6 @@ import json
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,20 +44,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 
 from bench.counting_rasa import read_counts
-from bench.load import (
-    SCRIPT,
-    WEBHOOK_PATH,
-    machine_facts,
-    new_sid,
-    signed_headers,
-    twilio_form,
-)
-from lpse_assist.twilio_local.client import parse_twiml
+from bench.load import AUTH_TOKEN, SCRIPT, WEBHOOK_PATH, machine_facts, twilio_form
+from bench.stats import median
+from lpse_assist.twilio_local.client import post_signed
 from tests.deploy.topology import ROOT, Topology, tail
 
 REST_PATH = "/webhooks/rest/webhook"
@@ -142,21 +134,11 @@ class Talker:
         self.base_url = base_url
         self.topology = topology
         self.counts = counts
-        self.counter = 0
 
     async def twilio(self, phone: str, text: str) -> tuple[int, list[str]]:
-        self.counter += 1
         url = f"{self.base_url}{WEBHOOK_PATH}"
-        form = twilio_form(phone, text, new_sid(self.counter))
-        async with self.session.post(
-            url,
-            data=urlencode(form),
-            headers=signed_headers(url, form),
-            timeout=aiohttp.ClientTimeout(total=TIMEOUT),
-        ) as response:
-            body = await response.text()
-            _, messages = parse_twiml(body)
-            return response.status, [m.body for m in messages]
+        reply = await post_signed(self.session, url, twilio_form(phone, text), AUTH_TOKEN)
+        return reply.status, [m.body for m in reply.messages]
 
     async def rest(self, sender: str, text: str) -> tuple[int, list[str]]:
         async with self.session.post(
@@ -207,7 +189,7 @@ class Talker:
 
 def median_ms(turns: Sequence[Turn], first: int, last: int) -> float:
     values = [t.ms for t in turns if first <= t.index <= last]
-    return round(statistics.median(values), 1) if values else 0.0
+    return round(median(values), 1) if values else 0.0
 
 
 def per_message(turns: Sequence[Turn], what: str) -> str:
@@ -249,8 +231,8 @@ def summary(runs: dict[str, Run]) -> dict[str, Any]:
     result["growth_twilio"] = round(result["ranges"][-1]["twilio_ms"] / first_t, 2)
     result["growth_rest"] = round(result["ranges"][-1]["rest_ms"] / first_r, 2)
     result["new_sender_ms"] = median_ms(fresh.turns, 1, NEW_SENDER_MESSAGES)
-    all_t = statistics.median(t.ms for t in twilio.turns)
-    all_r = statistics.median(t.ms for t in rest.turns)
+    all_t = median([t.ms for t in twilio.turns])
+    all_r = median([t.ms for t in rest.turns])
     result["twilio_over_rest_all"] = round(all_t / all_r, 2)
     result["per_message"] = {
         name: {

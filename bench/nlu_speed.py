@@ -21,7 +21,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from eval.run import load_test_sets, machine, median, percentile, quiet_logs
+from bench.machine import load_average
+from bench.stats import median, percentile
+from eval.results import run_info
+from eval.sets import load_test_sets
+from eval.training import quiet_logs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     quiet_logs()
 
-    info = machine()
+    info = run_info()
     print("machine: " + "; ".join(f"{k} {v}" for k, v in info.items()))
     # Every held-out message, the typo copies included (they take the spelling corrector's path).
     texts = [text for examples in load_test_sets(42).values() for text, _ in examples]
@@ -96,15 +100,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"[target < {TARGET_TRAIN_SECONDS:.0f} s: {verdict}]"
             )
         timings = parse_latencies_ms(model, texts, args.rounds)
-    p50, p95 = median(timings), percentile(timings, 95)
+    p50, p95 = median(timings), percentile(timings, 0.95)
     verdict = "ok" if p50 < TARGET_PARSE_P50_MS else "OVER TARGET"
     print(
         f"parse_message over {len(timings)} calls ({len(texts)} messages x {args.rounds}): "
         f"p50 {p50:.1f} ms, p95 {p95:.1f} ms [target p50 < {TARGET_PARSE_P50_MS:.0f} ms: "
         f"{verdict}]"
     )
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"load average at end: {load:.2f}")
+    print(f"load average at end: {load_average():.2f}")
     return 0
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from eval.metrics import add_typos
-from eval.run import load_examples
+from eval.sets import load_examples
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import random
 import subprocess
 import sys
@@ -24,26 +23,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.machine import cpu_model
+import yaml
+
+from bench.machine import machine_facts
+from bench.stats import median
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The intents a ranking can name: the domain's, without the channel's media events (send_*).
 INTENTS = [
-    "login_problem",
-    "login_wrong_credentials",
-    "forgot_password",
-    "forgot_user_id",
-    "login_javascript_error",
-    "login_data_not_synced",
-    "ppk_change_unit",
-    "ppk_replace_package",
-    "sikap_integration_failed",
-    "contact_support",
-    "greet",
-    "thank",
-    "affirm",
-    "deny",
-    "out_of_scope",
+    intent
+    for intent in yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["intents"]
+    if not str(intent).startswith("send_")
 ]
 PHRASES = [
     "gak bisa login",
@@ -229,12 +220,12 @@ def main() -> int:
             print(done.stdout, done.stderr)
             return 1
         print(done.stdout.strip())
-    cpu = cpu_model(default=platform.processor())
+    facts = machine_facts()
     print(
         f"make review on {args.conversations} conversations: best {min(times):.2f} s, "
-        f"median {sorted(times)[len(times) // 2]:.2f} s over {len(times)} runs "
-        f"(whole command incl. Python start-up; {os.cpu_count()} cores, {cpu}, "
-        f"Python {platform.python_version()})"
+        f"median {median(times):.2f} s over {len(times)} runs "
+        f"(whole command incl. Python start-up; {facts['cores']} cores, {facts['cpu']}, "
+        f"Python {facts['python']})"
     )
     if args.compare_rasa:
         seconds = asyncio.run(time_rasa_trackers(db, args.compare_rasa))

@@ -2,7 +2,7 @@
 
 `make eval` gives DIET one fixed seed per pipeline, so its figures are reproducible; but they
 are one draw. This script trains the model on all of data/nlu again for ours and Rasa's
-default with other DIET seeds (`--seeds`), scores each on the headline sets of eval/run.py
+default with other DIET seeds (`--seeds`), scores each on the headline sets of tests/nlu/sets.yml
 (sets nobody on the team had seen, their typo copies; CV is not repeated: it costs five
 trainings per seed), and prints, per figure, the range over seeds and whether ours was
 better in every pairing of an our seed with a default seed.
@@ -20,38 +20,19 @@ import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from eval.metrics import Prediction, Scores, score
-from eval.run import (
-    FULL,
-    HEADLINE_METRICS,
-    ROOT,
-    TEST_SETS,
-    Example,
-    evaluate_unit,
-    fallback_thresholds,
-    load_examples,
-    load_test_sets,
-    pipelines,
-    quiet_logs,
-    winner,
-)
+from eval.pipelines import fallback_thresholds, pipelines, with_seed
+from eval.report import HEADLINE_METRICS, winner
+from eval.sets import ROOT, Example, load_examples, load_test_sets, read_manifest
+from eval.training import FULL, evaluate_unit, quiet_logs
 
 PIPELINES = ("rasa-default", "ours")
 
 
-def with_seed(pipeline: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
-    """`pipeline` with `seed` as DIETClassifier's random seed (the other steps unchanged)."""
-    return [
-        {**step, "random_seed": seed} if step["name"] == "DIETClassifier" else dict(step)
-        for step in pipeline
-    ]
-
-
 def headline_tests(seed: int) -> dict[str, Sequence[Example]]:
     """The held-out sets that count as headline sets (not seen), typo copies included."""
-    unseen = {t.key for t in TEST_SETS if not t.seen}
+    unseen = {t.key for t in read_manifest().sets if not t.seen}
     return {k: v for k, v in load_test_sets(seed).items() if k in unseen}
 
 

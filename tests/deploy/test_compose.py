@@ -24,7 +24,7 @@ import yaml
 
 from lpse_assist import resilience
 from tests.deploy.conftest import require_binaries
-from tests.deploy.topology import find_program
+from tests.deploy.topology import find_program, nginx_command
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -338,18 +338,7 @@ def test_nginx_accepts_the_configuration() -> None:
         )
         (workdir / "nginx.conf").write_text(config, encoding="utf-8")
         result = subprocess.run(
-            [
-                nginx,
-                "-t",
-                "-p",
-                str(workdir),
-                "-c",
-                str(workdir / "nginx.conf"),
-                "-e",
-                str(workdir / "error.log"),
-                "-g",
-                f"pid {workdir / 'nginx.pid'};",
-            ],
+            [*nginx_command(nginx, workdir, ""), "-t"],
             capture_output=True,
             text=True,
             timeout=60,

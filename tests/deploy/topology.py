@@ -110,6 +110,22 @@ def find_program(name: str) -> str | None:
     return None
 
 
+def nginx_command(nginx: str, workdir: Path, directives: str) -> list[str]:
+    """nginx with `workdir` as its prefix and the home of its nginx.conf, error log and pid
+    file (not /etc/nginx, /var/log/nginx: no root needed); `directives` are global ones."""
+    return [
+        nginx,
+        "-p",
+        str(workdir),
+        "-c",
+        str(workdir / "nginx.conf"),
+        "-e",
+        str(workdir / "error.log"),
+        "-g",
+        f"pid {workdir / 'nginx.pid'}; {directives}".strip(),
+    ]
+
+
 def free_port() -> int:
     """A TCP port of 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -3,12 +3,12 @@ process gives."""
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from eval.run import PipelineResult, evaluate_pipeline, run_in_processes
+from eval.results import PipelineResult
+from eval.training import evaluate_pipeline, run_all
 
 TRAINING = [
     (text, intent)
@@ -48,10 +48,9 @@ def tiny(seed: int) -> list[dict[str, Any]]:
 
 def test_worker_processes_give_the_same_predictions(tmp_path: Path) -> None:
     todo = [("a", "first", tiny(1)), ("b", "second", tiny(2))]
-    args = argparse.Namespace(jobs=2, folds=2, seed=3)
     parallel: dict[str, PipelineResult] = {}
-    run_in_processes(
-        todo, TRAINING, TESTS, args, tmp_path / "jobs", lambda r: parallel.__setitem__(r.name, r)
+    run_all(
+        todo, TRAINING, TESTS, 2, 3, 2, tmp_path / "jobs", lambda r: parallel.__setitem__(r.name, r)
     )
     assert set(parallel) == {"a", "b"}
     for name, description, pipeline in todo:
@@ -67,11 +66,8 @@ def test_worker_processes_give_the_same_predictions(tmp_path: Path) -> None:
 
 def test_a_decision_run_splits_one_pipeline_over_workers(tmp_path: Path) -> None:
     """--cv-only with --jobs: no held-out sets, so only folds, assembled in fold order."""
-    args = argparse.Namespace(jobs=2, folds=3, seed=3)
     parallel: list[PipelineResult] = []
-    run_in_processes(
-        [("a", "first", tiny(1))], TRAINING, {}, args, tmp_path / "jobs", parallel.append
-    )
+    run_all([("a", "first", tiny(1))], TRAINING, {}, 3, 3, 2, tmp_path / "jobs", parallel.append)
     alone = evaluate_pipeline("a", "first", tiny(1), TRAINING, {}, 3, 3, tmp_path / "alone")
     assert len(parallel) == 1 and set(parallel[0].predictions) == {"cv"}
     assert [(p.text, p.top) for p in parallel[0].predictions["cv"]] == [

@@ -5,21 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from eval.metrics import Prediction
-from eval.run import (
+from eval.pipelines import (
     DENSE_FEATURIZER,
-    MAIN_SET,
     OUR_TOKENIZER,
-    SET_TITLES,
     SPELLING,
-    TEST_SETS,
-    PipelineResult,
-    comparison,
-    goals_section,
-    load_test_sets,
     pipelines,
     rasa_default_pipeline,
-    render_report,
 )
+from eval.report import comparison, goals_section, render_report
+from eval.results import PipelineResult, Run
+from eval.sets import load_test_sets, read_manifest
+
+MANIFEST = read_manifest()
+TEST_SETS = MANIFEST.sets
+MAIN_SET = MANIFEST.main
+SET_TITLES = MANIFEST.titles
 
 
 def names(pipeline: list[dict[str, object]]) -> list[object]:
@@ -123,12 +123,14 @@ def result(name: str, right: int, total: int = 10, oos_right: int = 4) -> Pipeli
 
 
 def test_comparison_names_wins_ties_and_losses() -> None:
-    rows = {(s, m): o for s, m, o in comparison(result("ours", 9), result("rasa-default", 9))}
+    rows = {
+        (s, m): o for s, m, o in comparison(result("ours", 9), result("rasa-default", 9), MANIFEST)
+    }
     assert rows[(MAIN_SET, "accuracy")].startswith("tie")
     rows = {
         (s, m): o
         for s, m, o in comparison(
-            result("ours", 9, oos_right=3), result("rasa-default", 7, oos_right=4)
+            result("ours", 9, oos_right=3), result("rasa-default", 7, oos_right=4), MANIFEST
         )
     }
     assert rows[(MAIN_SET, "accuracy")].startswith("ours")
@@ -137,14 +139,14 @@ def test_comparison_names_wins_ties_and_losses() -> None:
 
 
 def test_goals_say_not_met_and_list_what_ours_does_not_win() -> None:
-    lines = "\n".join(goals_section([result("rasa-default", 9), result("ours", 7)]))
+    lines = "\n".join(goals_section([result("rasa-default", 9), result("ours", 7)], MANIFEST))
     assert f"{SET_TITLES[MAIN_SET]}: accuracy 0.786 (goal ≥ 0.95): NOT met" in lines
     assert "team had seen): better on 0 of 6; tie on 2: " in lines
     assert "; worse on 4: k-fold CV on data/nlu accuracy: default (0.786 vs 0.929)" in lines
     # The development set is reported apart from the headline figures.
     assert "on the development sets (seen): better on 0 of 3;" in lines
     report = render_report(
-        [result("rasa-default", 7), result("ours", 10)], {}, 5, 42, {MAIN_SET: 14}, ""
+        Run({}, 5, 42, {MAIN_SET: 14}, [result("rasa-default", 7), result("ours", 10)]), ""
     )
     assert "accuracy 1.000 (goal ≥ 0.95): met" in report
     goals = report.split("## Headline figures")[0]
@@ -155,7 +157,7 @@ def test_every_real_public_question_names_its_source() -> None:
     """The 'real' set must stay real: each question keeps the address of the page it is from."""
     import yaml
 
-    from eval.run import ROOT
+    from eval.sets import ROOT
 
     for name, size in (
         ("public_real.yml", 40),
@@ -171,13 +173,13 @@ def test_every_real_public_question_names_its_source() -> None:
 
 
 def test_an_interrupted_run_resumes_only_on_the_same_commit_and_data(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from eval.run import resumable, save_results
+    from eval.results import resumable, save_run
 
     path = tmp_path / "eval.json"
     info = {"git": "abc1234"}
     sizes = {"cv": 10, "external": 14}
     saved = result("ours", 9)
-    save_results(path, info, 5, 42, sizes, [saved])
+    save_run(path, Run(info, 5, 42, sizes, [saved]))
     kept = resumable(path, info, 5, 42, sizes)
     assert list(kept) == ["ours"]
     assert kept["ours"].predictions == saved.predictions
@@ -185,18 +187,18 @@ def test_an_interrupted_run_resumes_only_on_the_same_commit_and_data(tmp_path) -
     assert resumable(path, info, 3, 42, sizes) == {}
     assert resumable(path, info, 5, 42, {**sizes, "cv": 11}) == {}
     dirty = {"git": "abc1234 (with uncommitted NLU changes)"}
-    save_results(path, dirty, 5, 42, sizes, [saved])
+    save_run(path, Run(dirty, 5, 42, sizes, [saved]))
     assert resumable(path, dirty, 5, 42, sizes) == {}
 
 
 def test_overlap_count_names_each_clean_set_and_ignores_case() -> None:
-    from eval.run import training_overlaps
+    from eval.sets import training_overlaps
 
     training = [("Halo", "greet"), ("lupa password", "forgot_password")]
     tests: dict[str, Sequence[tuple[str, str]]] = {
         t.key: [("halo ", "greet"), ("gak bisa login", "login_problem")] for t in TEST_SETS
     }
-    counts = training_overlaps(training, tests).split(", ")
+    counts = training_overlaps(training, tests, MANIFEST).split(", ")
     assert counts[0] == f"{TEST_SETS[0].key} 1/2"
     # Typo copies are not listed: their messages are the clean ones, changed.
     assert len(counts) == sum(not t.typos for t in TEST_SETS)
@@ -205,7 +207,7 @@ def test_overlap_count_names_each_clean_set_and_ignores_case() -> None:
 def test_a_cv_only_run_trains_the_folds_and_never_a_full_model(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """--cv-only must not look at a held-out set: no full model is trained, nothing parsed
     but the folds' own test parts."""
-    import eval.run as run
+    import eval.training as run
 
     trained: list[int] = []
     parsed: list[str] = []
@@ -225,3 +227,56 @@ def test_a_cv_only_run_trains_the_folds_and_never_a_full_model(monkeypatch, tmp_
     assert trained == [8] * 5  # five folds of 8, no model on all 10
     assert sorted(parsed) == sorted(text for text, _ in training)
     assert list(result.predictions) == ["cv"]
+
+
+def test_the_command_line_runs_saves_resumes_and_rescores(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """eval/run.py end to end with training and parsing faked: the results file keeps every
+    pipeline and the sets, --resume trains nothing again, --rescore renders the same report."""
+    import eval.run as run
+    import eval.training as training
+    from eval.results import load_run
+
+    trained: list[str] = []
+
+    def fake_train(pipeline, examples, workdir):  # type: ignore[no-untyped-def]
+        trained.append(workdir.name)
+        return object(), 0.5
+
+    def fake_parse(agent, examples, timings=None):  # type: ignore[no-untyped-def]
+        if timings is not None:
+            timings.extend(1.0 for _ in examples)
+        return [Prediction(text, intent, intent, 0.9, 0.1) for text, intent in examples]
+
+    small = [(f"pesan {i}", "greet" if i % 2 else "out_of_scope") for i in range(10)]
+    monkeypatch.setattr(training, "train", fake_train)
+    monkeypatch.setattr(training, "parse_all", fake_parse)
+    monkeypatch.setattr(run, "load_examples", lambda path: small)
+    monkeypatch.setattr(run, "load_test_sets", lambda seed, manifest: {MAIN_SET: small[:4]})
+    # A committed state (no uncommitted NLU change), or --resume would train everything.
+    monkeypatch.setattr(run, "run_info", lambda: {"date": "today", "git": "abc1234"})
+    files = ["--json", str(tmp_path / "r.json"), "--report", str(tmp_path / "report.md")]
+    files += ["--notes", str(tmp_path / "none.md")]
+    only = ["--only", "rasa-default", "ours", "--folds", "2"]
+    assert run.main([*only, *files]) == 0
+    assert len(trained) == 6  # two folds and the full model, twice
+    saved = load_run(tmp_path / "r.json")
+    assert [r.name for r in saved.results] == ["rasa-default", "ours"]
+    assert saved.manifest == MANIFEST and saved.sizes == {"cv": 10, MAIN_SET: 4}
+    report = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert f"- ours, {SET_TITLES[MAIN_SET]}: accuracy 1.000 (goal ≥ 0.95): met" in report
+
+    assert run.main([*only, "--resume", *files]) == 0
+    assert len(trained) == 6  # both kept from the results file
+    assert (tmp_path / "report.md").read_text(encoding="utf-8") == report
+
+    assert run.main(["--rescore", *files]) == 0
+    rescored = (tmp_path / "report.md").read_text(encoding="utf-8").splitlines()
+    assert [line for line in rescored if not line.startswith("- re-scored: ")] == (
+        report.splitlines()
+    )
+
+    # --cv-only: the folds of each pipeline, no full model, nothing written.
+    before = (tmp_path / "r.json").read_bytes()
+    assert run.main(["--cv-only", *only, *files]) == 0
+    assert len(trained) == 10 and not any(name.endswith("-full") for name in trained[6:])
+    assert (tmp_path / "r.json").read_bytes() == before
