@@ -166,28 +166,23 @@ def at_rest(tracker: DialogueStateTracker) -> bool:
     return True
 
 
-def _carried_slots(tracker: DialogueStateTracker) -> list[Event]:
-    events: list[Event] = []
-    for name, slot in tracker.slots.items():
-        if name in _INTERNAL_SLOTS or slot.value == slot.initial_value:
-            continue
-        events.append(SlotSet(name, slot.value))
-    return events
+def _carried_slots(tracker: DialogueStateTracker) -> list[tuple[str, Any]]:
+    """The slots to set again in the new session: every one that is not at its initial value."""
+    return [
+        (name, slot.value)
+        for name, slot in tracker.slots.items()
+        if name not in _INTERNAL_SLOTS and slot.value != slot.initial_value
+    ]
 
 
-def _carried_turn(tracker: DialogueStateTracker) -> list[Event]:
-    """The bot's last turn, anew (fresh timestamps, so it belongs to the new session)."""
-    carried: list[Event] = []
-    for event in _since_last_user(tracker):
-        if isinstance(event, ActionExecuted) and event.action_name == ACTION_LISTEN_NAME:
-            continue
-        if isinstance(event, (ActionExecuted, BotUttered)):
-            data = event.as_dict()
-            data["timestamp"] = time.time()
-            copy = Event.from_parameters(data)
-            if copy is not None:
-                carried.append(copy)
-    return carried
+def _carried_turn(tracker: DialogueStateTracker) -> list[dict[str, Any]]:
+    """The bot's last turn (its actions and messages), to be logged again in the new session."""
+    return [
+        event.as_dict()
+        for event in _since_last_user(tracker)
+        if isinstance(event, (ActionExecuted, BotUttered))
+        and not (isinstance(event, ActionExecuted) and event.action_name == ACTION_LISTEN_NAME)
+    ]
 
 
 async def bound_session(
@@ -206,22 +201,22 @@ async def bound_session(
     if not resting and length < settings.hard_max_events:
         return tracker, False
 
-    new_session: list[Event] = [
-        SessionStarted(),
-        *_carried_slots(tracker),
-        *([] if resting else _carried_turn(tracker)),
-        ActionExecuted(ACTION_LISTEN_NAME),
-    ]
+    slots = _carried_slots(tracker)
+    turn = [] if resting else _carried_turn(tracker)
+    # Rasa's order, each event made (time-stamped) when it is logged: SQL stores find the
+    # session by the timestamp of session_started and count its events on save.
     tracker.update(ActionExecuted(ACTION_SESSION_START_NAME))
-    for event in new_session:
-        tracker.update(event)
+    tracker.update(SessionStarted())
+    for name, value in slots:
+        tracker.update(SlotSet(name, value))
+    for data in turn:
+        copy = Event.from_parameters({**data, "timestamp": time.time()})
+        if copy is not None:
+            tracker.update(copy)
+    tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
     await processor.save_tracker(tracker)
-
-    domain = getattr(processor, "domain", None)
-    slots = domain.slots if domain is not None else list(tracker.slots.values())
-    fresh = DialogueStateTracker.from_events(tracker.sender_id, new_session, slots=slots)
-    fresh.model_id = tracker.model_id
-    fresh.assistant_id = tracker.assistant_id
+    # The new session exactly as the store gives it back (one more load, once per session).
+    fresh: DialogueStateTracker = await processor.get_tracker(tracker.sender_id)
     logger.info(
         "New session for a conversation after %d events (%s).",
         length,

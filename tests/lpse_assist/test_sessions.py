@@ -21,7 +21,7 @@ import pytest
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import SessionStarted
+from rasa.shared.core.events import SessionStarted, UserUttered
 from rasa.utils.endpoints import EndpointConfig
 
 from bench.load import SCRIPT
@@ -61,6 +61,9 @@ def _state(tracker: Any) -> dict[str, Any]:
     return {
         "slots": {k: v for k, v in tracker.current_slot_values().items() if v is not None},
         "latest_action": tracker.latest_action_name,
+        # What the store holds as the user's last message: every message must be stored.
+        "latest_intent": (tracker.latest_message.intent or {}).get("name"),
+        "latest_text": tracker.latest_message.text,
         "options": [b.get("payload") for b in message_buttons(options)] if options else [],
         "at_rest": at_rest(tracker),
     }
@@ -129,6 +132,7 @@ async def test_long_conversation_keeps_replies_and_state_across_the_bound(
     full = await agent.processor.tracker_store.retrieve_full_tracker(sender)
     current = await agent.processor.tracker_store.retrieve(sender)
     assert sum(isinstance(e, SessionStarted) for e in full.events) == started + 1
+    assert sum(isinstance(e, UserUttered) for e in full.events) == len(texts)
     assert len(current.events) < len(full.events) / 3
     # The solved problem was closed at every rest point: a rest point is where it was cut.
     assert unbounded[-1][2]["slots"].get("topic") == "sikap_integration_failed"
