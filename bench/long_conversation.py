@@ -181,6 +181,8 @@ class Talker:
             ),
             "active_loop": (tracker.get("active_loop") or {}).get("name"),
             "pending_options": options,
+            # Every message must be in the store, whatever the sessions.
+            "user_messages_stored": sum(1 for e in events if e.get("event") == "user"),
         }
 
 
