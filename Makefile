@@ -114,9 +114,11 @@ bench-nlu: $(STAMP) ## rasa train wall time and parse p50/p95 on the trained mod
 # Production profile (PostgreSQL, Redis, replicas, nginx): docs/deployment.md.
 .PHONY: bench deploy-test
 
-# Load benchmark of the Twilio webhook (a few minutes; loopback only): docs/benchmarks.md.
-bench: $(MODEL) ## load benchmark of the Twilio webhook: docs/benchmarks.md
+# Load benchmark of the Twilio webhook, then the long conversation (bench/long_conversation.py);
+# loopback only, about 15 minutes: docs/benchmarks.md.
+bench: $(MODEL) ## load benchmark of the Twilio webhook and the long conversation: docs/benchmarks.md
 	$(PY) -m bench.load --out results/bench
+	$(PY) -m bench.long_conversation --out results/bench
 
 # Only the deployment tests (also part of `make test`).
 deploy-test: $(MODEL) ## only the deployment tests (also part of make test)
@@ -203,3 +205,7 @@ agent: $(STAMP) ## create a helpdesk console account or reset its password (NAME
 # The helpdesk console alone, for a bot that is already running (make run starts it too).
 console: $(STAMP) ## the helpdesk console alone (http://127.0.0.1:5090/)
 	$(PY) -m lpse_assist.console
+# Per-message cost
+.PHONY: bench-long
+bench-long: $(MODEL) ## long-conversation benchmark alone (300 messages, one sender; ARGS="--profile")
+	$(PY) -m bench.long_conversation --out results/bench $(ARGS)

@@ -227,6 +227,26 @@ def sender_limit_settings() -> SenderLimitSettings:
     )
 
 
+@dataclass(frozen=True)
+class SessionSettings:
+    """When a long conversation starts a new session (lpse_assist/sessions.py)."""
+
+    # A new session (all slots kept) once the current one has this many events and the
+    # conversation is at rest; 0 turns the bound off.
+    max_events: int
+    # Past this many events a new session starts even when the conversation is not at rest.
+    hard_max_events: int
+
+
+@lru_cache(maxsize=1)
+def session_settings() -> SessionSettings:
+    """``SESSION_MAX_EVENTS`` (default 150) and ``SESSION_HARD_MAX_EVENTS`` (default 4 times
+    that, at least ``SESSION_MAX_EVENTS``)."""
+    max_events = max(0, _env_int("SESSION_MAX_EVENTS", 150))
+    hard = _env_int("SESSION_HARD_MAX_EVENTS", 4 * max_events)
+    return SessionSettings(max_events=max_events, hard_max_events=max(hard, max_events))
+
+
 def reset_settings_cache() -> None:
     """Forget cached settings so the next call reads the environment again (tests only)."""
     for loader in (
@@ -237,6 +257,7 @@ def reset_settings_cache() -> None:
         simulator_settings,
         resilience_settings,
         sender_limit_settings,
+        session_settings,
     ):
         loader.cache_clear()
     reset_console_settings()

@@ -4,70 +4,77 @@ Web and terminal clients show buttons, but people type the number anyway (they d
 WhatsApp); without this, a bare "2" would go to the NLU model and land on a random intent.
 The rule is the Twilio channel's, from ``lpse_assist.channels.choices``: a number that is no
 option shows the same options again, a number when nothing was asked asks for the menu.
+
+A message is handled like the Twilio channel's: under the conversation's lock, one tracker
+load serves the numbered choice, the session bound and Rasa's turn
+(``lpse_assist.sessions``), instead of Rasa's handler loading the tracker once more.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
-from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput as RasaRestInput
-from sanic import Blueprint, response
+from sanic import Blueprint
 from sanic.request import Request
-from sanic.response import HTTPResponse
 
-from lpse_assist.channels.choices import Choice, parse_choice, resolve_choice
+from lpse_assist import event_types
+from lpse_assist.channels.choices import resolve_choice
 from lpse_assist.channels.sender_guard import refuse_twilio_senders
+from lpse_assist.sessions import bound_session, handle_with_tracker, load_tracker
 
 logger = logging.getLogger(__name__)
 
-
-async def choice_of(request: Request, sender: str, text: str) -> Choice | None:
-    """What a bare number stands for in this conversation, else None (not a number, no agent)."""
-    agent = getattr(request.app.ctx, "agent", None)
-    if agent is None or parse_choice(text) is None:
-        return None  # most messages are words: no extra tracker load for them
-    tracker = await agent.tracker_store.retrieve(sender)
-    return resolve_choice(text, list(tracker.events) if tracker else [])
+# The agent of the request being handled: Rasa's route calls the message handler without
+# the request, and the app's agent can change when a model is loaded.
+_agent: ContextVar[Any] = ContextVar("lpse_rest_agent", default=None)
 
 
-async def options_again(sender: str, message: dict[str, Any]) -> HTTPResponse:
-    """The REST answer that shows ``message`` (a bot message with options) once more."""
-    collector = CollectingOutputChannel()
-    await collector.send_response(sender, dict(message))
-    return response.json(collector.messages)
+async def handle_turn(
+    agent: Any,
+    message: UserMessage,
+    on_new_message: Callable[[UserMessage], Awaitable[Any]],
+) -> None:
+    """One REST message: numbered choice, session bound and Rasa's turn on one tracker load."""
+    if agent is None or not agent.is_ready():
+        await on_new_message(message)  # Rasa's handler (it answers "no model" itself)
+        return
+    sender = message.sender_id
+    async with agent.lock_store.lock(sender):
+        processor = agent.processor
+        tracker = await load_tracker(processor, sender)
+        choice = resolve_choice(message.text or "", tracker.events)
+        if choice is not None:
+            if choice.repeat is not None:
+                # Nothing new was said: no Rasa turn, the question and its options stand.
+                logger.debug("Numbered reply %d is no option; options shown again", choice.number)
+                await message.output_channel.send_response(sender, dict(choice.repeat))
+                return
+            logger.debug("Numbered reply mapped to %s", choice.payload)
+            message.text = choice.payload
+        tracker, _ = await bound_session(processor, tracker)
+        await handle_with_tracker(processor, message, tracker)
 
 
 class RestInput(RasaRestInput):
     """`POST /webhooks/rest/webhook`, as Rasa's, where a typed number picks an option."""
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        blueprint = super().blueprint(on_new_message)
+        event_types.install()  # tracker loads without Rasa's class search per event
+
+        async def handle(message: UserMessage) -> None:
+            await handle_turn(_agent.get(), message, on_new_message)
+
+        blueprint = super().blueprint(handle)
         # First: a WhatsApp/SMS sender id is refused before anything reads its tracker.
         blueprint.middleware("request")(refuse_twilio_senders)
 
         @blueprint.middleware("request")
-        async def map_numbered_reply(request: Request) -> HTTPResponse | None:
-            if request.method != "POST" or not request.path.endswith("/webhook"):
-                return None
-            try:
-                body = request.json if request.body else None
-            except Exception:  # noqa: BLE001 - malformed JSON: Rasa's handler answers it
-                return None
-            if not isinstance(body, dict) or not isinstance(body.get("message"), str):
-                return None  # Rasa's handler answers malformed requests itself.
-            sender = str(body.get("sender"))
-            choice = await choice_of(request, sender, body["message"])
-            if choice is None:
-                return None
-            if choice.repeat is not None:
-                # Nothing new was said: no Rasa turn, the question and its options stand.
-                logger.debug("Numbered reply %d is no option; options shown again", choice.number)
-                return await options_again(sender, choice.repeat)
-            logger.debug("Numbered reply mapped to %s", choice.payload)
-            body["message"] = choice.payload
-            return None
+        async def remember_agent(request: Request) -> None:
+            _agent.set(getattr(request.app.ctx, "agent", None))
 
         return blueprint

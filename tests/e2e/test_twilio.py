@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, select
 
+from lpse_assist.channels.twilio.records import replies_table
 from lpse_assist.render import is_gsm7, load_responses, render_turn, sms_variations
 from tests.conftest import ROOT, TwilioBot
 
@@ -141,8 +143,8 @@ def test_special_inputs_reach_their_intents(twilio_bot: TwilioBot) -> None:
 
 
 def test_custom_actions_run_in_a_conversation_with_reply_records(twilio_bot: TwilioBot) -> None:
-    # WhatsApp turns leave the channel's AgentUttered records in the tracker; the action
-    # server receives them with the tracker and must still answer.
+    # WhatsApp turns leave reply records (for retries and the SMS fallback) in their own table
+    # of the tracker database, not in the tracker Rasa loads and sends to the action server.
     user = new_user("whatsapp")
     menu = twilio_bot.inbound(**{"from": user, "body": "halo"})
     lines = menu["messages"][0]["body"].splitlines()
@@ -154,8 +156,17 @@ def test_custom_actions_run_in_a_conversation_with_reply_records(twilio_bot: Twi
     assert tracker["latest_message"]["intent"]["name"] == "contact_support"
     executed = [e["name"] for e in tracker["events"] if e["event"] == "action"]
     assert "action_escalate_support" in executed
-    agent_events = [e for e in tracker["events"] if e["event"] == "agent"]
-    assert len(agent_events) == 2  # one reply record per WhatsApp turn
+    assert not [e for e in tracker["events"] if e["event"] == "agent"]
+    engine = create_engine(f"sqlite:///{twilio_bot.env['TRACKER_DB']}")
+
+    def records() -> list[Any]:
+        with engine.connect() as conn:
+            query = select(replies_table.c.medium, replies_table.c.sms_bodies)
+            return list(conn.execute(query.where(replies_table.c.conversation_id == user)))
+
+    # One reply record per WhatsApp turn, with its SMS version (written after the answer).
+    rows = wait_for(lambda: records() if len(records()) == 2 else [])
+    assert all(medium == "whatsapp" and bodies for medium, bodies in rows)
     assert "Encountered an exception" not in twilio_bot.logs()
 
 

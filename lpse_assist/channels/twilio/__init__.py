@@ -21,9 +21,12 @@ audio, video, sticker, document, contact) and ``/send_empty`` (nothing at all). 
 ("2", "no 2", "pilih 2") picks an option of the last bot message, read from the tracker, by
 the rule of ``lpse_assist.channels.choices`` (shared with the REST channel).
 
-Idempotency: Twilio's ``MessageSid`` becomes the ``message_id`` of the user event. A message
-whose id is already in the tracker (shared by all replicas) is answered with an empty
-``<Response/>``; the check and the processing run under the agent's lock for that sender.
+Idempotency: Twilio's ``MessageSid`` becomes the ``message_id`` of the user event, and each
+answered MessageSid gets a reply record (``records``: a row in the tracker store's database,
+not an event in the tracker). A message whose id is in the current session or has a record
+(shared by all replicas) is answered with an empty ``<Response/>``; the check and the
+processing run under the agent's lock for that sender, on the one tracker load of the
+message (``lpse_assist.sessions``, which also bounds how long a session Rasa replays).
 
 One concern per module, as Rasa's own voice channels are split: ``request`` (form, signature,
 what Rasa gets), ``records`` (idempotency and reply records), ``fallback`` (SMS fallback),

@@ -13,16 +13,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from rasa.shared.core.events import Event
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from lpse_assist import event_types
+from lpse_assist.background import BackgroundTasks
 from lpse_assist.channels.choices import resolve_choice
 from lpse_assist.channels.sender_limit import SenderLimiter, Verdict, limit_notice
 from lpse_assist.channels.twilio.fallback import FAILED_STATUSES, SmsFallback
 from lpse_assist.channels.twilio.output import FALLBACK_REPLY_TEXT, collector_for, twiml_response
-from lpse_assist.channels.twilio.records import RecentIds, already_handled, record_reply
+from lpse_assist.channels.twilio.records import (
+    RecentIds,
+    ReplyStore,
+    already_handled,
+    record_reply,
+    reply_store_for,
+)
 from lpse_assist.channels.twilio.request import (
     FormParams,
     Signatures,
@@ -34,6 +41,7 @@ from lpse_assist.handover import divert_to_helpdesk, record_delivery
 from lpse_assist.privacy import mask_phone
 from lpse_assist.production import refuse_development_secrets
 from lpse_assist.render import Medium, render_turn
+from lpse_assist.sessions import bound_session, handle_with_tracker, load_tracker
 from lpse_assist.settings import twilio_settings
 from lpse_assist.twilio_rest import TwilioRestSender
 
@@ -104,12 +112,16 @@ class TwilioInput(InputChannel):
         self._seen = RecentIds(recent_ids)
         # SENDER_LIMIT_PER_MINUTE, counted in Redis (production) or memory (sender_limit.py).
         self.sender_limit = sender_limit or SenderLimiter.from_settings()
-        self.fallback = SmsFallback(self.sender, sms_number, recent_ids)
+        self._records = BackgroundTasks()
+        self._reply_store: ReplyStore | None = None
+        self._reply_store_of: Any = None
+        self.fallback = SmsFallback(self.sender, sms_number, recent_ids, self._records.wait)
 
     # ----------------------------------------------------------------- routes
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Routes ``GET /``, ``POST /webhook`` and ``POST /status``."""
+        event_types.install()  # tracker loads without Rasa's class search per event
         blueprint = Blueprint("lpse_twilio_webhook", __name__)
 
         @blueprint.route("/", methods=["GET"])
@@ -140,7 +152,8 @@ class TwilioInput(InputChannel):
         return None
 
     async def wait_for_background_sends(self) -> None:
-        """Wait until SMS fallback sends started by status callbacks are done (tests, shutdown)."""
+        """Wait until reply records and SMS fallback sends are done (tests, shutdown)."""
+        await self._records.wait()
         await self.fallback.wait()
 
     def _status_callback_url(self, request: Request, sender: str, inbound_sid: str) -> str:
@@ -223,34 +236,63 @@ class TwilioInput(InputChannel):
 
         # agent.handle_message would take this same lock again, so the processor is called
         # directly: the idempotency check and the processing must be one critical section.
+        # One tracker load serves the idempotency check, the numbered choice and Rasa's turn.
+        replies = self._replies(agent)
         async with agent.lock_store.lock(sender):
-            tracker = await agent.tracker_store.retrieve(sender)
-            events: list[Event] = list(tracker.events) if tracker is not None else []
-            if message_sid and already_handled(events, message_sid):
+            processor = agent.processor
+            tracker = await load_tracker(processor, sender)
+            if message_sid and (
+                already_handled(tracker.events, message_sid) or replies.handled(message_sid)
+            ):
                 return _Turn(duplicate=True)
 
-            choice = resolve_choice(text, events)
+            choice = resolve_choice(text, tracker.events)
             if choice is not None:
                 metadata["twilio"]["choice"] = choice.number
                 if choice.repeat is not None:
                     # No option of that number: show the same options again. Nothing new was
-                    # said, so no Rasa turn; a record in the tracker marks the MessageSid done.
+                    # said, so no Rasa turn; the reply record marks the MessageSid done.
                     messages = [choice.repeat]
-                    recorded = await record_reply(agent, tracker, message_sid, medium, messages)
-                    return _Turn(render_turn(messages, medium), recorded=recorded)
+                    if message_sid:
+                        await record_reply(agent, replies, tracker, message_sid, medium, messages)
+                    return _Turn(render_turn(messages, medium), recorded=bool(message_sid))
                 text = choice.payload or text
 
+            tracker, _ = await bound_session(processor, tracker)
             collector = collector_for(medium)
-            await agent.processor.handle_message(
-                self._user_message(text, collector, sender, message_sid, metadata)
+            message = self._user_message(text, collector, sender, message_sid, metadata)
+            await handle_with_tracker(processor, message, tracker)
+        if message_sid:
+            # After the answer: the user event (with the MessageSid) is saved, which is what
+            # a retry is checked against; the record is for the SMS fallback, whose status
+            # callback comes after WhatsApp tried to deliver, and for retries across a new
+            # session.
+            self._records.start(
+                self._record(agent, replies, tracker, message_sid, medium, collector.messages)
             )
-            recorded = False
-            if medium == "whatsapp":
-                tracker = await agent.tracker_store.retrieve(sender)
-                recorded = await record_reply(
-                    agent, tracker, message_sid, medium, collector.messages
-                )
-            return _Turn(render_turn(collector.messages, medium), recorded=recorded)
+        return _Turn(render_turn(collector.messages, medium), recorded=bool(message_sid))
+
+    async def _record(
+        self,
+        agent: Any,
+        replies: ReplyStore,
+        tracker: Any,
+        message_sid: str,
+        medium: Medium,
+        messages: list[dict[str, Any]],
+    ) -> None:
+        try:
+            await record_reply(agent, replies, tracker, message_sid, medium, messages)
+        except Exception:
+            logger.exception("Could not record the reply to message %s.", message_sid)
+
+    def _replies(self, agent: Any) -> ReplyStore:
+        """The reply records on the agent's tracker store database (made on first use)."""
+        store = agent.tracker_store
+        if self._reply_store is None or self._reply_store_of is not store:
+            self._reply_store = reply_store_for(store)
+            self._reply_store_of = store
+        return self._reply_store
 
     def _user_message(
         self,
@@ -313,5 +355,6 @@ class TwilioInput(InputChannel):
         params: FormParams,
     ) -> list[str]:
         agent = getattr(request.app.ctx, "agent", None)
+        replies = self._replies(agent) if agent is not None and agent.is_ready() else None
         failed_sid = params.first("MessageSid")[:64]
-        return await self.fallback.claim(agent, conversation, inbound_sid, status, failed_sid)
+        return await self.fallback.claim(replies, conversation, inbound_sid, status, failed_sid)

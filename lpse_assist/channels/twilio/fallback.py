@@ -7,31 +7,39 @@ reply (recorded with the reply, see ``records``) from ``TWILIO_SMS_NUMBER`` inst
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import Any
-
-from rasa.shared.core.events import Event
+from collections.abc import Awaitable, Callable
 
 from lpse_assist.background import BackgroundTasks
-from lpse_assist.channels.twilio.records import (
-    RecentIds,
-    fallback_claim,
-    fallback_claimed,
-    find_reply_record,
-)
+from lpse_assist.channels.twilio.records import RecentIds, ReplyStore
 from lpse_assist.privacy import mask_phone
 from lpse_assist.twilio_rest import TwilioRestSender
 
 logger = logging.getLogger(__name__)
 
 FAILED_STATUSES = frozenset({"undelivered", "failed"})
+# How long a status report waits for the record of its reply (written after the answer).
+RECORD_WAIT_ROUNDS = 10
+RECORD_WAIT_SECONDS = 0.2
+
+
+async def _nothing() -> None:
+    return None
 
 
 class SmsFallback:
     """Claims the SMS fallback of a failed WhatsApp reply and sends it in the background."""
 
-    def __init__(self, sender: TwilioRestSender, sms_number: str, recent_ids: int) -> None:
+    def __init__(
+        self,
+        sender: TwilioRestSender,
+        sms_number: str,
+        recent_ids: int,
+        records_written: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.sender = sender
+        self._records_written = records_written or _nothing
         self.sms_number = sms_number
         self._claimed = RecentIds(recent_ids)
         # Twilio wants a quick answer to the callback; the send (with retries) runs after it.
@@ -39,7 +47,7 @@ class SmsFallback:
 
     async def claim(
         self,
-        agent: Any,
+        replies: ReplyStore | None,
         conversation: str,
         inbound_sid: str,
         status: str,
@@ -47,37 +55,31 @@ class SmsFallback:
     ) -> list[str]:
         """The SMS bodies to send if this replica is the first to take on the fallback.
 
-        The claim is an event in the shared tracker, written under the conversation lock
-        before sending: one reply can fail in several parts and Twilio reports each (and
-        ``failed`` may follow ``undelivered``), possibly to different replicas. Claiming
-        first means at most one SMS version per reply; the send itself is retried.
+        One reply can fail in several parts and Twilio reports each (and ``failed`` may follow
+        ``undelivered``), possibly to different replicas. The claim is one conditional UPDATE
+        of the reply's record, made before sending: at most one SMS version per reply; the
+        send itself is retried.
         """
         if inbound_sid in self._claimed:
             return []
-        if agent is None or not agent.is_ready():
+        if replies is None:
             logger.warning("No Rasa agent: cannot look up the reply for the SMS fallback.")
             return []
-        async with agent.lock_store.lock(conversation):
-            store = agent.tracker_store
-            full = await store.retrieve_full_tracker(conversation)
-            events: list[Event] = list(full.events) if full is not None else []
-            record = find_reply_record(events, inbound_sid)
-            if record is None:
-                logger.warning("No recorded reply for message %s; no SMS fallback.", inbound_sid)
-                return []
-            if fallback_claimed(events, inbound_sid):
-                self._claimed.add(inbound_sid)
-                return []
-            bodies = [str(b) for b in record.get("sms_bodies") or [] if str(b).strip()]
-            # Written to the latest session only: SQL tracker stores append events by their
-            # position in the current session, so a full tracker must not be saved back.
-            tracker = await store.retrieve(conversation)
-            if tracker is None:
-                return []
-            tracker.update(fallback_claim(inbound_sid, status, failed_message_sid))
-            await store.save(tracker)
+        # The record is written just after the answer went out (see the channel): a report
+        # that arrives first, here or at another replica, waits a moment for it.
+        await self._records_written()
+        for _ in range(RECORD_WAIT_ROUNDS):
+            if await asyncio.to_thread(replies.get, inbound_sid) is not None:
+                break
+            await asyncio.sleep(RECORD_WAIT_SECONDS)
+        bodies = await asyncio.to_thread(
+            replies.claim_fallback, inbound_sid, conversation, status, failed_message_sid
+        )
         self._claimed.add(inbound_sid)
-        return bodies
+        if bodies is None:
+            logger.info("No unclaimed WhatsApp reply for message %s; no SMS fallback.", inbound_sid)
+            return []
+        return [b for b in bodies if b.strip()]
 
     def start(self, conversation: str, inbound_sid: str, bodies: list[str]) -> None:
         """Send ``bodies`` by SMS to the WhatsApp user of ``conversation``; returns at once."""

@@ -23,10 +23,12 @@ from rasa.core.lock_store import InMemoryLockStore, LockStore
 from rasa.core.tracker_store import InMemoryTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 
 from lpse_assist.channels.sender_limit import SenderLimiter
 from lpse_assist.channels.twilio import TwilioInput
+from lpse_assist.sessions import handle_with_tracker
 from lpse_assist.twilio_local import LocalTwilio, Media, WebhookReply, inbound_form, post_signed
 from lpse_assist.twilio_local.client import bot_number
 
@@ -155,11 +157,26 @@ class ScriptedProcessor:
         return next((i for k, i in KEYWORDS.items() if k in lowered), "out_of_scope")
 
     async def handle_message(self, message: UserMessage) -> None:
+        """MessageProcessor.handle_message: load, then the steps below."""
+        tracker = await self.get_tracker(message.sender_id)
+        await handle_with_tracker(self, message, tracker)
+
+    # The steps of MessageProcessor.handle_message that lpse_assist.sessions calls.
+
+    async def get_tracker(self, sender_id: str) -> DialogueStateTracker:
+        tracker: DialogueStateTracker = await self.tracker_store.get_or_create_tracker(sender_id)
+        return tracker
+
+    async def _update_tracker_session(self, *_: Any) -> None:
+        return None
+
+    async def _handle_message_with_tracker(
+        self, message: UserMessage, tracker: DialogueStateTracker
+    ) -> None:
         self.received.append(message)
         intent = self.intent_of(message.text or "")
         if intent == "crash":
             raise RuntimeError("scripted failure")
-        tracker = await self.tracker_store.get_or_create_tracker(message.sender_id)
         tracker.update(
             UserUttered(
                 message.text,
@@ -169,11 +186,21 @@ class ScriptedProcessor:
                 metadata=message.metadata,
             )
         )
-        for name in SCRIPT.get(intent, ["utter_default"]):
+
+    async def run_action_extract_slots(
+        self, _: Any, tracker: DialogueStateTracker
+    ) -> DialogueStateTracker:
+        return tracker
+
+    async def _run_prediction_loop(
+        self, output_channel: Any, tracker: DialogueStateTracker
+    ) -> None:
+        intent = tracker.latest_message.intent.get("name") if tracker.latest_message else None
+        for name in SCRIPT.get(str(intent), ["utter_default"]):
             generated = await self.nlg.generate(
                 name,
                 tracker,
-                message.output_channel.name(),
+                output_channel.name(),
                 domain_responses=self.domain.responses,
             )
             assert generated is not None, name
@@ -181,8 +208,13 @@ class ScriptedProcessor:
             bot_event = create_bot_utterance(generated)
             tracker.update(ActionExecuted(name))
             tracker.update(bot_event)
-            await message.output_channel.send_response(tracker.sender_id, bot_event.message())
+            await output_channel.send_response(tracker.sender_id, bot_event.message())
         tracker.update(ActionExecuted("action_listen"))
+
+    async def run_anonymization_pipeline(self, _: DialogueStateTracker) -> None:
+        return None
+
+    async def save_tracker(self, tracker: DialogueStateTracker) -> None:
         await self.tracker_store.save(tracker)
 
     def texts(self) -> list[str]:
