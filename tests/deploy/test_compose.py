@@ -320,9 +320,16 @@ def test_nginx_balances_over_every_rasa_replica(services: dict[str, dict[str, An
     servers = re.findall(r"^\s*server\s+([\w.-]+):5005\b", upstream.group(1), re.MULTILINE)
     assert sorted(servers) == rasa_services(services)
     assert "proxy_pass http://rasa;" in config
-    # Only Twilio's two routes: the REST channel and Rasa's API stay inside.
+    # Only Twilio's two routes and the helpdesk console (behind its login): the REST channel
+    # and Rasa's API stay inside.
     locations = re.findall(r"^\s*location\s+([^{]+?)\s*\{", config, re.MULTILINE)
-    assert locations == ["= /healthz", "~ ^/webhooks/twilio/(webhook|status)$", "/"]
+    assert locations == [
+        "= /healthz",
+        "~ ^/webhooks/twilio/(webhook|status)$",
+        "= /console",
+        "/console/",
+        "/",
+    ]
     depends = services["nginx"]["depends_on"]
     assert all(depends[name]["condition"] == "service_healthy" for name in rasa_services(services))
 
