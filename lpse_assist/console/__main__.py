@@ -11,7 +11,6 @@ command line, where other users of the machine could see it.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import logging
 import sys
@@ -19,6 +18,7 @@ from collections.abc import Sequence
 
 from lpse_assist.console.app import default_services, start
 from lpse_assist.console.store import ROLES, ConsoleStore
+from lpse_assist.serve import serve_forever
 from lpse_assist.settings import console_settings, helpdesk_hours_settings, tracker_db_settings
 
 
@@ -50,23 +50,13 @@ def serve(host: str, port: int) -> int:
     settings = console_settings()
     services = default_services(settings)
 
-    async def run() -> None:
-        runner = await start(services, host, port, helpdesk_hours_settings())
-        print(f"Helpdesk console on http://{host}:{port}{settings.base_path}/", flush=True)
-        try:
-            while True:
-                await asyncio.sleep(3600)
-        finally:
-            await runner.cleanup()
-
-    try:
-        asyncio.run(run())
-    except KeyboardInterrupt:
-        pass
-    except OSError as error:
-        print(f"console: cannot listen on {host}:{port} ({error})", file=sys.stderr)
-        return 1
-    return 0
+    return serve_forever(
+        "console",
+        host,
+        port,
+        lambda: start(services, host, port, helpdesk_hours_settings()),
+        f"Helpdesk console on http://{host}:{port}{settings.base_path}/",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,11 +10,11 @@ with ``TWILIO_AUTH_TOKEN``, the token the bot checks.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from collections.abc import Sequence
 
+from lpse_assist.serve import serve_forever
 from lpse_assist.settings import simulator_settings, twilio_settings
 from lpse_assist.simulator.app import SimulatorConfig, start
 
@@ -48,26 +48,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
-    async def serve() -> None:
-        runner = await start(config, args.host, args.port)
-        print(
-            f"Phone simulator on http://{args.host}:{args.port}/ (talks to {args.webhook_url})",
-            flush=True,
-        )
-        try:
-            while True:
-                await asyncio.sleep(3600)
-        finally:
-            await runner.cleanup()
-
-    try:
-        asyncio.run(serve())
-    except KeyboardInterrupt:
-        pass
-    except OSError as error:
-        print(f"simulator: cannot listen on {args.host}:{args.port} ({error})", file=sys.stderr)
-        return 1
-    return 0
+    return serve_forever(
+        "simulator",
+        args.host,
+        args.port,
+        lambda: start(config, args.host, args.port),
+        f"Phone simulator on http://{args.host}:{args.port}/ (talks to {args.webhook_url})",
+    )
 
 
 if __name__ == "__main__":
