@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -93,6 +94,20 @@ class TwilioBot:
         quoted = urllib.parse.quote(sender, safe=":+")
         result: dict[str, Any] = _http("GET", f"{self.rasa_url}/conversations/{quoted}/tracker")
         return result
+
+    def script(self, name: str, *args: str) -> str:
+        """``scripts/<name>`` as staff or the operator run it, on this bot's database; its
+        standard output (the test fails when it exits with an error)."""
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / name), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=ROOT,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
 
     def logs(self) -> str:
         """Tails of every process log, for a failing test's report."""

@@ -47,13 +47,17 @@ def user_event(intent: str, text: str = "") -> dict[str, Any]:
 
 
 def make_tracker(
-    events: list[dict[str, Any]] | None = None, slots: dict[str, Any] | None = None
+    events: list[dict[str, Any]] | None = None,
+    slots: dict[str, Any] | None = None,
+    sender_id: str = "+6281234567890",
 ) -> Tracker:
-    """A tracker with the given user events and slots."""
+    """A tracker with the given events and slots; the latest message is the last user's."""
     events = events or []
-    latest = events[-1]["parse_data"] if events else {}
+    latest: dict[str, Any] = next(
+        (e["parse_data"] for e in reversed(events) if e["event"] == "user"), {}
+    )
     return Tracker(
-        sender_id="+6281234567890",
+        sender_id=sender_id,
         slots=slots or {},
         latest_message=latest,
         events=events,

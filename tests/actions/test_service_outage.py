@@ -21,7 +21,7 @@ from actions.service_outage import (
 )
 from lpse_assist.notice import notice_store, reset_notice_store
 from lpse_assist.tickets import ticket_store
-from tests.actions.conftest import ROOT, user_event
+from tests.actions.conftest import ROOT, make_tracker, user_event
 
 NOTICE = "SPSE sedang pemeliharaan sampai 22.00 WIB"
 
@@ -35,19 +35,7 @@ def fresh_notice_store(ticket_db: Any) -> Iterator[None]:
 
 
 def tracker(events: list[dict[str, Any]], slots: dict[str, Any] | None = None) -> Tracker:
-    latest: dict[str, Any] = next(
-        (e["parse_data"] for e in reversed(events) if e["event"] == "user"), {}
-    )
-    return Tracker(
-        sender_id="whatsapp:+6281234567890",
-        slots=slots or {},
-        latest_message=latest,
-        events=events,
-        paused=False,
-        followup_action=None,
-        active_loop={},
-        latest_action_name="action_listen",
-    )
+    return make_tracker(events, slots, sender_id="whatsapp:+6281234567890")
 
 
 def bot(text: str, notice: str | None = None) -> dict[str, Any]:

@@ -9,8 +9,6 @@ no retraining, no restart.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -19,7 +17,7 @@ import pytest
 
 from lpse_assist.notice import NoticeStore
 from lpse_assist.render import is_gsm7
-from tests.conftest import ROOT, TwilioBot
+from tests.conftest import TwilioBot
 from tests.e2e.test_twilio import new_user
 
 pytestmark = pytest.mark.e2e
@@ -42,16 +40,7 @@ def notices(twilio_bot: TwilioBot) -> Iterator[NoticeStore]:
 
 def operator(bot: TwilioBot, *args: str) -> str:
     """``make notice`` as the operator runs it, on the running bot's database."""
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "notice.py"), *args],
-        env=bot.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
+    return bot.script("notice.py", *args)
 
 
 def say(bot: TwilioBot, user: str, body: str) -> str:

@@ -8,12 +8,10 @@ same reference learns nothing about it.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import ROOT, TwilioBot
+from tests.conftest import TwilioBot
 from tests.e2e.test_service_outage import say
 from tests.e2e.test_twilio import new_user
 
@@ -24,15 +22,8 @@ NOTE = "Password sudah direset, silakan cek e-mail perusahaan"
 
 
 def staff(bot: TwilioBot, *args: str) -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "tickets.py"), *args],
-        env=bot.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    """``make tickets`` as staff run it, on the running bot's database."""
+    bot.script("tickets.py", *args)
 
 
 def test_own_ticket_open_then_closed_with_the_note(twilio_bot: TwilioBot) -> None:
