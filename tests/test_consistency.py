@@ -183,6 +183,16 @@ def test_every_account_topic_escalates_and_is_in_the_menus(
         assert f"/{topic}" in payloads, menu
 
 
+@pytest.mark.parametrize("intent", ["service_outage", "ticket_status"])
+def test_the_outage_and_ticket_status_topics_are_in_the_menus(
+    intent: str, domain: dict[str, Any]
+) -> None:
+    # Issue 15: the greeting's menu, `ask_menu` and the fallback's menu list every new topic.
+    for menu in ("utter_menu", "utter_default"):
+        payloads = {b["payload"] for b in domain["responses"][menu][0]["buttons"]}
+        assert f"/{intent}" in payloads, menu
+
+
 def test_the_registration_question_is_answered_yes_or_no(domain: dict[str, Any]) -> None:
     for variation in domain["responses"]["utter_ask_other_lpse_account"]:
         assert [b["payload"] for b in variation["buttons"]] == ["/affirm", "/deny"]
