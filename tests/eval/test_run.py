@@ -36,8 +36,14 @@ def test_the_compared_pipelines_differ_only_where_their_names_say() -> None:
     assert no_normaliser[1:] == [n for n in ours[1:] if n != SPELLING]
     assert names(compared["ours-no-spelling"]) == [n for n in ours if n != SPELLING]
     with_dense = names(compared["ours-with-dense"])
-    assert with_dense == ours[:-2] + [DENSE_FEATURIZER] + ours[-2:]
-    assert ours[-2:] == ["DIETClassifier", "FallbackClassifier"]
+    diet = ours.index("DIETClassifier")
+    assert with_dense == ours[:diet] + [DENSE_FEATURIZER] + ours[diet:]
+    # After the classifier: the other-system guard, then the fallback on its result.
+    assert ours[diet:] == [
+        "DIETClassifier",
+        "lpse_assist.nlu.other_system.OtherSystemGuard",
+        "FallbackClassifier",
+    ]
     spacy = compared["ours-spacy-tokens"][0]
     assert spacy["name"] == OUR_TOKENIZER and spacy["base_tokenizer"] == "spacy"
     # These ablations change one option and nothing else (chat rules: on the tokenizer and on
