@@ -7,6 +7,7 @@ The parts live beside it: ``request`` (form, signature, what Rasa gets), ``recor
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -241,8 +242,11 @@ class TwilioInput(InputChannel):
         async with agent.lock_store.lock(sender):
             processor = agent.processor
             tracker = await load_tracker(processor, sender)
+            # The record lookup is a database query: in a worker thread, so the event loop
+            # serves other conversations meanwhile.
             if message_sid and (
-                already_handled(tracker.events, message_sid) or replies.handled(message_sid)
+                already_handled(tracker.events, message_sid)
+                or await asyncio.to_thread(replies.handled, message_sid)
             ):
                 return _Turn(duplicate=True)
 
