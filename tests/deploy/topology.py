@@ -339,6 +339,9 @@ class Topology:
                 "TRACKER_DB": str(self.workdir / "tracker.db"),
                 # One Sanic worker per replica: the replicas are the unit of scale here.
                 "SANIC_WORKERS": "1",
+                # As docker-compose.yml sets them for the replicas.
+                "TF_INTER_OP_PARALLELISM_THREADS": "1",
+                "TF_INTRA_OP_PARALLELISM_THREADS": "1",
             }
         )
         for name in (
