@@ -13,7 +13,9 @@ model ``models/lpse-assist.tar.gz``):
 * ``embedded-1``: our channel, one process, the embedded default (SQLite, in-memory lock);
 * ``builtin-1``: Rasa's built-in ``twilio`` channel (``twilio:`` in a credentials file), one
   process, production stores; its replies go through Twilio's REST API, here the local
-  stand-in (``bench/builtin_twilio_rasa.py``).
+  stand-in (``bench/builtin_twilio_rasa.py``);
+* ``builtin-fixed-1``: the same with ``lpse_assist.rasa_speedups`` installed in the process
+  (what our channels install): how much of the difference is the channel, how much those fixes.
 
 Phases of each scenario: a warm-up; *steady*, messages at a fixed rate (default 20/s) spread
 over N phones (default 100); *burst*, N phones at once, each sending its next message as soon
@@ -79,7 +81,7 @@ SCRIPT = (
     "blm bisa",
     "menu",
 )
-SCENARIOS = ("lpse-1", "lpse-2", "embedded-1", "builtin-1")
+SCENARIOS = ("lpse-1", "lpse-2", "embedded-1", "builtin-1", "builtin-fixed-1")
 MAX_REQUESTS_PER_PHASE = 5000
 
 
@@ -407,6 +409,14 @@ def scenario(name: str) -> Scenario:
         "builtin-1": Scenario(
             name, 1, True, True, "Rasa's built-in twilio channel, 1 process, PostgreSQL + Redis"
         ),
+        "builtin-fixed-1": Scenario(
+            name,
+            1,
+            True,
+            True,
+            "Rasa's built-in twilio channel with lpse_assist.rasa_speedups installed, 1 process, "
+            "PostgreSQL + Redis",
+        ),
     }[name]
 
 
@@ -520,6 +530,8 @@ def run_scenario(spec: Scenario, args: argparse.Namespace, workdir: Path) -> dic
         helpers.append(standin_process(workdir, standin_port))
         extra_env["BENCH_TWILIO_API_BASE_URL"] = f"http://127.0.0.1:{standin_port}"
         credentials = builtin_credentials(workdir / "credentials.builtin.yml")
+        if spec.name == "builtin-fixed-1":
+            extra_env["BENCH_RASA_SPEEDUPS"] = "1"
         rasa_command = [sys.executable, str(ROOT / "bench" / "builtin_twilio_rasa.py")]
     topology = Topology(
         workdir / "topology",
