@@ -323,7 +323,11 @@ def test_replicas_and_the_test_topology_run_tensorflow_on_one_thread_each(
         for variable in names:
             assert environment[variable] == f"${{{variable}:-1}}"
     topology = Topology(tmp_path, replicas=1, with_stores=False)
-    assert all(topology.env()[variable] == "1" for variable in names)
+    env = topology.env()
+    assert all(topology.env_of(topology.rasa[0], env)[variable] == "1" for variable in names)
+    # The action server runs no model: without them it never imports TensorFlow.
+    assert not set(names) & set(topology.env_of(topology.actions, env))
+    assert not set(names) & set(services["actions"].get("environment") or {})
     run_sh = (ROOT / "scripts" / "run.sh").read_text(encoding="utf-8")
     assert all(f'{variable}="${{{variable}:-1}}"' in run_sh for variable in names)
 
