@@ -4,7 +4,8 @@ Benchmark only. Rasa's built-in ``twilio`` channel answers through Twilio's REST
 (``https://api.twilio.com``, hard-coded in the twilio library); on this machine nothing may
 leave loopback, so every twilio ``Domain`` whose base URL is Twilio's gets
 ``BENCH_TWILIO_API_BASE_URL`` (the stand-in, ``python -m lpse_assist.twilio_local``) instead.
-Everything else is Rasa unchanged: ``python bench/builtin_twilio_rasa.py run ...``.
+Everything else is Rasa unchanged: ``python bench/builtin_twilio_rasa.py run ...``
+(``BENCH_RASA_SPEEDUPS=1``: with ``lpse_assist.rasa_speedups`` installed, as our channels do).
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ def main() -> int:
         print("BENCH_TWILIO_API_BASE_URL must be the local stand-in on 127.0.0.1", file=sys.stderr)
         return 2
     redirect_twilio_api(base_url)
+    if os.environ.get("BENCH_RASA_SPEEDUPS") == "1":
+        # What our channels install in the process (scenario builtin-fixed-1 of bench/load.py).
+        from lpse_assist import rasa_speedups
+
+        rasa_speedups.install()
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa", *sys.argv[1:]]

@@ -17,8 +17,16 @@ from typing import Any
 
 
 def count_tracker_store_calls(path: str) -> None:
-    """Patch ``SQLTrackerStore`` so that its loads and saves append a line to ``path``."""
+    """Patch ``SQLTrackerStore`` so that its loads and saves append a line to ``path``.
+
+    Our channels replace the store's save (``lpse_assist.tracker_io``) when Rasa creates
+    them; it is installed here first, so that the count wraps the save that runs.
+    """
     from rasa.core.tracker_store import SQLTrackerStore
+
+    from lpse_assist import tracker_io
+
+    tracker_io.install()
 
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 

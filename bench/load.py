@@ -13,7 +13,9 @@ model ``models/lpse-assist.tar.gz``):
 * ``embedded-1``: our channel, one process, the embedded default (SQLite, in-memory lock);
 * ``builtin-1``: Rasa's built-in ``twilio`` channel (``twilio:`` in a credentials file), one
   process, production stores; its replies go through Twilio's REST API, here the local
-  stand-in (``bench/builtin_twilio_rasa.py``).
+  stand-in (``bench/builtin_twilio_rasa.py``);
+* ``builtin-fixed-1``: the same with ``lpse_assist.rasa_speedups`` installed in the process
+  (what our channels install): how much of the difference is the channel, how much those fixes.
 
 Phases of each scenario: a warm-up; *steady*, messages at a fixed rate (default 20/s) spread
 over N phones (default 100); *burst*, N phones at once, each sending its next message as soon
@@ -31,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import secrets
 import shutil
 import sqlite3
@@ -44,6 +47,7 @@ from typing import Any
 
 import aiohttp
 
+import bench.cpu
 import bench.machine
 from bench.stats import percentile
 from lpse_assist.twilio_local.client import bot_number, inbound_form, post_signed
@@ -77,7 +81,7 @@ SCRIPT = (
     "blm bisa",
     "menu",
 )
-SCENARIOS = ("lpse-1", "lpse-2", "embedded-1", "builtin-1")
+SCENARIOS = ("lpse-1", "lpse-2", "embedded-1", "builtin-1", "builtin-fixed-1")
 MAX_REQUESTS_PER_PHASE = 5000
 
 
@@ -239,6 +243,8 @@ class PhaseResult:
     errors: dict[str, int] = field(default_factory=dict)
     # p95 latency (ms) per message of the script: which kind of turn is slow.
     p95_by_message: dict[str, float] = field(default_factory=dict)
+    # CPU per message of each process (``Probe``); steady phase only.
+    cpu: dict[str, Any] = field(default_factory=dict)
 
 
 def answered(sample: Sample, builtin: bool) -> bool:
@@ -403,14 +409,90 @@ def scenario(name: str) -> Scenario:
         "builtin-1": Scenario(
             name, 1, True, True, "Rasa's built-in twilio channel, 1 process, PostgreSQL + Redis"
         ),
+        "builtin-fixed-1": Scenario(
+            name,
+            1,
+            True,
+            True,
+            "Rasa's built-in twilio channel with lpse_assist.rasa_speedups installed, 1 process, "
+            "PostgreSQL + Redis",
+        ),
     }[name]
 
 
 # --------------------------------------------------------------------------- a scenario
 
 
-async def drive(url: str, args: argparse.Namespace, builtin: bool) -> tuple[Client, list[Any]]:
-    """Warm-up, then the measured phases; returns the client and the phase results."""
+class Probe:
+    """What the steady phase cost each process: CPU seconds from ``/proc`` (always) and, with
+    ``--profile``, py-spy's samples of the Rasa process and the action server."""
+
+    def __init__(self, groups: dict[str, int], profile_dir: Path | None = None) -> None:
+        self.groups = groups  # name -> pid of the process (its children count with it)
+        self.profile_dir = profile_dir
+        self._before: dict[int, bench.cpu.ProcessTime] = {}
+        self._machine = 0.0
+        self._wall = 0.0
+        self._profilers: list[Any] = []
+
+    def start(self) -> None:
+        if self.profile_dir is not None:
+            from bench.long_conversation import start_profile
+
+            self.profile_dir.mkdir(parents=True, exist_ok=True)
+            for name in ("rasa", "actions"):
+                if name in self.groups:
+                    raw = self.profile_dir / f"{name}.raw"
+                    self._profilers.append(start_profile(self.groups[name], raw))
+        self._before = bench.cpu.snapshot()
+        self._machine = bench.cpu.machine_seconds()
+        self._wall = time.monotonic()
+
+    def stop(self, messages: int) -> dict[str, Any]:
+        """CPU milliseconds per answered message, per group, and the machine's busy share."""
+        after = bench.cpu.snapshot()
+        wall = time.monotonic() - self._wall
+        busy = bench.cpu.machine_seconds() - self._machine
+        if self.profile_dir is not None:
+            from bench.long_conversation import stop_profile
+
+            for profiler in self._profilers:
+                stop_profile(profiler)
+        members: dict[int, str] = {}
+        for name, pid in self.groups.items():
+            for member in bench.cpu.descendants(pid, after):
+                members.setdefault(member, name)
+        me = os.getpid()
+
+        def classify(pid: int, info: bench.cpu.ProcessTime) -> str | None:
+            if pid in members:
+                return members[pid]
+            if pid == me:
+                return "load generator"
+            if info.comm == "postgres":
+                return "postgresql"
+            if info.comm.startswith("redis"):
+                return "redis"
+            if info.comm == "py-spy":
+                return "profiler"
+            return None
+
+        seconds = bench.cpu.spent(self._before, after, classify)
+        per = max(1, messages)
+        ordered = sorted(seconds.items(), key=lambda kv: -kv[1])
+        return {
+            "messages": messages,
+            "wall_s": round(wall, 1),
+            "machine_busy_share": round(busy / max(wall, 1e-9) / (os.cpu_count() or 1), 2),
+            "cpu_ms_per_message": {k: round(1000 * v / per, 1) for k, v in ordered},
+        }
+
+
+async def drive(
+    url: str, args: argparse.Namespace, builtin: bool, probe: Probe | None = None
+) -> tuple[Client, list[Any]]:
+    """Warm-up, then the measured phases; returns the client and the phase results (the
+    probe, when given, measures the steady phase)."""
     connector = aiohttp.TCPConnector(limit=0, force_close=False)
     async with aiohttp.ClientSession(connector=connector) as session:
         client = Client(session, url)
@@ -418,10 +500,15 @@ async def drive(url: str, args: argparse.Namespace, builtin: bool) -> tuple[Clie
         warm = [phone_number(20_000 + i) for i in range(min(10, args.phones))]
         for _ in range(2):
             await asyncio.gather(*(client.post("warmup", client.next_form(p)) for p in warm))
+        if probe is not None:
+            probe.start()
+        steady_phase = summarize(
+            "steady", await steady(client, args.phones, args.rate, args.duration), builtin
+        )
+        if probe is not None:
+            steady_phase.cpu = probe.stop(steady_phase.answered)
         results = [
-            summarize(
-                "steady", await steady(client, args.phones, args.rate, args.duration), builtin
-            ),
+            steady_phase,
             summarize("burst", await burst(client, args.phones, args.per_phone), builtin),
         ]
         retried = await retries(client, args.retries)
@@ -443,6 +530,8 @@ def run_scenario(spec: Scenario, args: argparse.Namespace, workdir: Path) -> dic
         helpers.append(standin_process(workdir, standin_port))
         extra_env["BENCH_TWILIO_API_BASE_URL"] = f"http://127.0.0.1:{standin_port}"
         credentials = builtin_credentials(workdir / "credentials.builtin.yml")
+        if spec.name == "builtin-fixed-1":
+            extra_env["BENCH_RASA_SPEEDUPS"] = "1"
         rasa_command = [sys.executable, str(ROOT / "bench" / "builtin_twilio_rasa.py")]
     topology = Topology(
         workdir / "topology",
@@ -469,12 +558,26 @@ def run_scenario(spec: Scenario, args: argparse.Namespace, workdir: Path) -> dic
         topology.wait_ready(helpers)
         print(f"[{spec.name}] up in {time.monotonic() - started:.0f} s; loading {url}", flush=True)
         load_average = bench.machine.load_average()
-        client, phases = asyncio.run(drive(url, args, spec.builtin))
+        groups = {"rasa": topology.rasa[0].popen.pid} if topology.rasa[0].popen else {}
+        if topology.actions.popen:
+            groups["actions"] = topology.actions.popen.pid
+        for helper in helpers:
+            if helper.popen:
+                groups[helper.name] = helper.popen.pid
+        profile_dir = args.profile / spec.name if args.profile else None
+        probe = Probe(groups, profile_dir)
+        client, phases = asyncio.run(drive(url, args, spec.builtin, probe))
         per_key = stored_user_messages(topology, spec.builtin)
         store = store_check(client, per_key, spec.builtin)
         rest_replies = None
         if spec.builtin:
             rest_replies = rest_reply_count(helpers[0])
+        profiles: dict[str, list[str]] = {}
+        if profile_dir is not None:
+            from bench.long_conversation import top_entries
+
+            for name in ("rasa", "actions"):
+                profiles[name] = top_entries(profile_dir / f"{name}.raw", within=None)
         return {
             "scenario": spec.name,
             "description": spec.description,
@@ -482,6 +585,7 @@ def run_scenario(spec: Scenario, args: argparse.Namespace, workdir: Path) -> dic
             "phases": [asdict(p) for p in phases],
             "store": store,
             "rest_replies": rest_replies,
+            "profiles": profiles,
         }
     except Exception:
         for process in [*topology.rasa, topology.actions, *helpers]:
@@ -558,12 +662,29 @@ def markdown(facts: dict[str, Any], args: argparse.Namespace, results: list[dict
             extra += "; steady p95 of the slowest turns: " + ", ".join(
                 f"{text!r} {ms:g} ms" for text, ms in slowest
             )
+        if steady_phase and steady_phase.get("cpu"):
+            cpu = steady_phase["cpu"]
+            extra += (
+                "; steady CPU ms per answered message: "
+                + ", ".join(f"{k} {v:g}" for k, v in cpu["cpu_ms_per_message"].items())
+                + f" (machine busy {100 * cpu['machine_busy_share']:.0f}% of its cores)"
+            )
         lines.append(
             f"- `{result['scenario']}`: {result['description']}. Store check: "
             f"{result['store']['missing_in_store']} message(s) missing, "
             f"{result['store']['stored_twice']} stored twice{extra}. Load average before: "
             f"{result['load_average_before']}." + (f" Errors: {errors}." if errors else "")
         )
+    for result in results:
+        for name, rows in (result.get("profiles") or {}).items():
+            if rows:
+                lines += [
+                    "",
+                    f"Profile of `{result['scenario']}`, {name} process, steady phase (py-spy, "
+                    "share of the samples where it was busy, worker threads included):",
+                    "",
+                    *rows,
+                ]
     return "\n".join(lines) + "\n"
 
 
@@ -587,6 +708,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=int,
         default=None,
         help="SENDER_LIMIT_PER_MINUTE of the bot (default: its setting, 20; 0: off)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="directory: py-spy samples the Rasa process and the action server in the steady "
+        "phase (<dir>/<scenario>/rasa.raw, actions.raw)",
     )
     args = parser.parse_args(argv)
     args.phones = max(1, min(args.phones, 1000))

@@ -344,11 +344,12 @@ def stop_profile(process: subprocess.Popen[bytes] | None) -> None:
         process.kill()
 
 
-def top_entries(raw: Path, limit: int = 15) -> list[str]:
+def top_entries(raw: Path, limit: int = 15, within: str | None = "handle_request ") -> list[str]:
     """Functions with the largest share of the time Rasa spent handling the webhook requests.
 
     Only stacks inside Sanic's ``handle_request`` count: the event loop waiting and idle
-    worker threads are not the cost of a message.
+    worker threads are not the cost of a message. ``within=None``: every sample (py-spy
+    leaves idle threads out), worker threads included.
     """
     if not raw.exists():
         return []
@@ -359,10 +360,19 @@ def top_entries(raw: Path, limit: int = 15) -> list[str]:
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
             continue
-        names = [short(f) for f in stack.split(";") if f and not f.startswith("process ")]
-        if not any(name.startswith("handle_request ") for name in names):
+        names = [
+            short(f)
+            for f in stack.split(";")
+            if f and not f.startswith("process ") and not f.startswith("thread ")
+        ]
+        if within is None:
+            inner = names
+        elif any(name.startswith(within) for name in names):
+            inner = names[next(i for i, n in enumerate(names) if n.startswith(within)) :]
+        else:
             continue
-        inner = names[next(i for i, n in enumerate(names) if n.startswith("handle_request ")) :]
+        if not inner:
+            continue
         count = int(count_text)
         total += count
         for name in set(inner):  # a recursive frame counts once

@@ -91,16 +91,28 @@ def parse_account_system(value: Any) -> str:
     return UNKNOWN_ACCOUNT_SYSTEM
 
 
+# The contacts parsed last, per file, with the text they were parsed from.
+_parsed: dict[str, tuple[str, Contacts]] = {}
+
+
 def load_contacts(path: Path | None = None) -> Contacts:
     """Read the contacts file; a missing or broken file gives no contacts, never an exception.
 
     The file is read on every call so that an operator's edit takes effect without a restart;
-    it is a few hundred bytes.
+    it is a few hundred bytes. Parsing it (YAML: a few milliseconds of the action server's
+    event loop per escalation) happens only when its text changed.
     """
     path = path or contact_settings().contacts_file
+    key = str(path)
     try:
         with open(path, encoding="utf-8") as handle:
-            return parse_contacts(yaml.safe_load(handle))
-    except (OSError, yaml.YAMLError) as error:
+            text = handle.read()
+        parsed = _parsed.get(key)
+        if parsed is not None and parsed[0] == text:
+            return parsed[1]
+        contacts = parse_contacts(yaml.safe_load(text))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         logger.error("Cannot read contacts file %s: %s", path, error)
         return Contacts()
+    _parsed[key] = (text, contacts)
+    return contacts

@@ -53,5 +53,8 @@ Helpdesk console: http://127.0.0.1:$console_port/  (accounts: make agent NAME=..
 Stop with Ctrl+C.
 
 MSG
+# TensorFlow's thread pools at one thread each when serving (.env.example).
+TF_INTER_OP_PARALLELISM_THREADS="${TF_INTER_OP_PARALLELISM_THREADS:-1}" \
+TF_INTRA_OP_PARALLELISM_THREADS="${TF_INTRA_OP_PARALLELISM_THREADS:-1}" \
 $rasa run --model models/lpse-assist.tar.gz --endpoints endpoints.yml --credentials credentials.yml \
   --port "$RASA_PORT" --interface "${RASA_INTERFACE:-127.0.0.1}"

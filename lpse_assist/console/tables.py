@@ -11,6 +11,8 @@ know whether any agent can answer, and its image has no argon2).
 
 from __future__ import annotations
 
+import weakref
+
 from sqlalchemy import (
     Boolean,
     Column,
@@ -78,9 +80,17 @@ def create_tables(tables: MetaData, engine: Engine) -> None:
         tables.create_all(engine, checkfirst=True)
 
 
+# Engines whose console tables exist: each escalation asks whether an agent exists, and
+# checking every table first cost four more queries per escalation.
+_ready: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
 def ensure_schema(engine: Engine) -> None:
-    """Create the console's tables if missing."""
+    """Create the console's tables if missing (checked once per engine)."""
+    if engine in _ready:
+        return
     create_tables(metadata, engine)
+    _ready.add(engine)
 
 
 def active_agents_exist(engine: Engine) -> bool:

@@ -24,7 +24,7 @@ import yaml
 
 from lpse_assist import resilience
 from tests.deploy.conftest import require_binaries
-from tests.deploy.topology import find_program, nginx_command
+from tests.deploy.topology import Topology, find_program, nginx_command
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -311,6 +311,25 @@ def test_rasa_replicas_use_the_production_stores(services: dict[str, dict[str, A
         assert environment["POSTGRES_HOST"] == "postgres"
         assert environment["REDIS_HOST"] == "redis"
         assert environment["ACTION_ENDPOINT_URL"] == "http://actions:5055/webhook"
+
+
+def test_replicas_and_the_test_topology_run_tensorflow_on_one_thread_each(
+    services: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """The serving setting of docker-compose.yml is the one the benchmark's topology uses."""
+    names = ("TF_INTER_OP_PARALLELISM_THREADS", "TF_INTRA_OP_PARALLELISM_THREADS")
+    for name in rasa_services(services):
+        environment = services[name]["environment"]
+        for variable in names:
+            assert environment[variable] == f"${{{variable}:-1}}"
+    topology = Topology(tmp_path, replicas=1, with_stores=False)
+    env = topology.env()
+    assert all(topology.env_of(topology.rasa[0], env)[variable] == "1" for variable in names)
+    # The action server runs no model: without them it never imports TensorFlow.
+    assert not set(names) & set(topology.env_of(topology.actions, env))
+    assert not set(names) & set(services["actions"].get("environment") or {})
+    run_sh = (ROOT / "scripts" / "run.sh").read_text(encoding="utf-8")
+    assert all(f'{variable}="${{{variable}:-1}}"' in run_sh for variable in names)
 
 
 def test_nginx_balances_over_every_rasa_replica(services: dict[str, dict[str, Any]]) -> None:

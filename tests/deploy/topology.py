@@ -54,6 +54,10 @@ DEV_TWILIO_ENV = {
 }
 
 
+# Set for the Rasa replicas only (docker-compose.yml's x-rasa environment).
+TF_THREAD_SETTINGS = ("TF_INTER_OP_PARALLELISM_THREADS", "TF_INTRA_OP_PARALLELISM_THREADS")
+
+
 class TopologyError(RuntimeError):
     """A process of the topology failed to start, or died."""
 
@@ -339,6 +343,9 @@ class Topology:
                 "TRACKER_DB": str(self.workdir / "tracker.db"),
                 # One Sanic worker per replica: the replicas are the unit of scale here.
                 "SANIC_WORKERS": "1",
+                # As docker-compose.yml sets them for the replicas.
+                "TF_INTER_OP_PARALLELISM_THREADS": "1",
+                "TF_INTRA_OP_PARALLELISM_THREADS": "1",
             }
         )
         for name in (
@@ -542,8 +549,16 @@ class Topology:
         """Start processes together and wait until each answers its ready URL."""
         env = self.env()
         for process in processes:
-            process.start(env, ROOT)
+            process.start(self.env_of(process, env), ROOT)
         self.wait_ready(processes)
+
+    def env_of(self, process: Process, env: dict[str, str]) -> dict[str, str]:
+        """``env`` for one process: the action server gets no TensorFlow thread settings, as
+        in docker-compose.yml (with them ``rasa run actions`` imports TensorFlow to apply
+        them: about 360 MiB more for a process that never runs a model)."""
+        if process is not self.actions:
+            return env
+        return {k: v for k, v in env.items() if k not in TF_THREAD_SETTINGS}
 
     def wait_ready(self, processes: Sequence[Process]) -> None:
         """Wait (bounded) until every process answers; raise with its log if one dies."""

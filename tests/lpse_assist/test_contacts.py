@@ -72,3 +72,33 @@ def test_site_and_document_list_are_trimmed_and_empty_items_dropped() -> None:
 def test_a_document_list_that_is_not_a_list_is_ignored() -> None:
     raw = {"provider_accounts": {"verification_documents": "KTP, NPWP"}}
     assert parse_contacts(raw).verification_documents == []
+
+
+def test_an_edit_is_seen_at_once_and_an_unchanged_file_is_parsed_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lpse_assist.contacts as contacts_module
+
+    parses: list[object] = []
+    real_parse = contacts_module.parse_contacts
+
+    def counting(raw: object) -> object:
+        parses.append(raw)
+        return real_parse(raw)
+
+    monkeypatch.setattr(contacts_module, "parse_contacts", counting)
+    path = tmp_path / "contacts.yml"
+    path.write_text("local_helpdesk:\n  phone: '0735 111'\n", encoding="utf-8")
+    for _ in range(3):
+        assert load_contacts(path).helpdesk["phone"] == "0735 111"
+    assert len(parses) == 1
+    # Same size, written at once: the text decides, not the file's time stamp.
+    path.write_text("local_helpdesk:\n  phone: '0735 222'\n", encoding="utf-8")
+    assert load_contacts(path).helpdesk["phone"] == "0735 222"
+    path.write_text("local_helpdesk: [broken\n", encoding="utf-8")
+    assert load_contacts(path).filled_helpdesk_fields() == []
+    path.write_bytes(b"\xff\xfe not utf-8")
+    assert load_contacts(path).filled_helpdesk_fields() == []
+    path.unlink()
+    assert load_contacts(path).filled_helpdesk_fields() == []
+    assert len(parses) == 2
