@@ -17,7 +17,6 @@ alone: the classifier decides. Names that are also ordinary words of SPSE questi
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterable, Sequence
@@ -30,6 +29,8 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from lpse_assist.nlu.model_files import load_json, save_json
 
 logger = logging.getLogger(__name__)
 
@@ -159,12 +160,13 @@ class OtherSystemGuard(GraphComponent):
         **kwargs: Any,
     ) -> OtherSystemGuard:
         """The guard with the names saved by `train`."""
-        try:
-            with model_storage.read_from(resource) as directory:
-                names = json.loads((directory / NAMES_FILE).read_text(encoding="utf-8"))
-        except (ValueError, FileNotFoundError):
-            logger.warning("No other-system names in the model: the guard is off.")
-            names = []
+        names = load_json(
+            model_storage,
+            resource,
+            NAMES_FILE,
+            [],
+            "No other-system names in the model: the guard is off.",
+        )
         return cls(config, model_storage, resource, names)
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -178,8 +180,7 @@ class OtherSystemGuard(GraphComponent):
         ]
         if not names:
             logger.warning("Lookup table %r not found: the guard is off.", self.config["lookup"])
-        with self._model_storage.write_to(self._resource) as directory:
-            (directory / NAMES_FILE).write_text(json.dumps(names, ensure_ascii=False), "utf-8")
+        save_json(self._model_storage, self._resource, NAMES_FILE, names)
         return self._resource
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

@@ -23,7 +23,6 @@ frequency list. The look-up is symspellpy's (symmetric delete algorithm, MIT).
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections import Counter
@@ -42,6 +41,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from lpse_assist.nlu.model_files import load_json, save_json
 from lpse_assist.nlu.normalizer import Normalizer
 from lpse_assist.nlu.tokenizer import ORIGINAL_FLAG, standard_tokens
 
@@ -292,12 +292,13 @@ class VocabularySpellingCorrector(GraphComponent):
         **kwargs: Any,
     ) -> VocabularySpellingCorrector:
         """The corrector with the vocabulary saved by `train`."""
-        try:
-            with model_storage.read_from(resource) as directory:
-                counts = json.loads((directory / VOCABULARY_FILE).read_text(encoding="utf-8"))
-        except (ValueError, FileNotFoundError):
-            logger.warning("No vocabulary in the model: spelling correction is off.")
-            counts = {}
+        counts = load_json(
+            model_storage,
+            resource,
+            VOCABULARY_FILE,
+            {},
+            "No vocabulary in the model: spelling correction is off.",
+        )
         return cls(config, model_storage, resource, counts)
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -308,10 +309,7 @@ class VocabularySpellingCorrector(GraphComponent):
             for token in standard_tokens(message)
         ]
         counts = count_words(words)
-        with self._model_storage.write_to(self._resource) as directory:
-            (directory / VOCABULARY_FILE).write_text(
-                json.dumps(counts, ensure_ascii=False), encoding="utf-8"
-            )
+        save_json(self._model_storage, self._resource, VOCABULARY_FILE, counts)
         logger.debug("Spelling vocabulary: %d words", len(counts))
         return self._resource
 
