@@ -31,6 +31,7 @@ def _run() -> dict[str, Any]:
         _prediction("secret-h", "login_problem", "login_problem", confidence=0.2),
         _prediction("secret-i", "out_of_scope", "login_problem"),
         _prediction("secret-j", "out_of_scope", "out_of_scope"),
+        _prediction("secret-k", "greet", "greet"),
     ]
     ours = {
         "name": "ours",
@@ -53,11 +54,12 @@ def test_provider_set_counts() -> None:
 
 def test_headline_set_counts_and_other_thresholds() -> None:
     line = next(x for x in figures(_run()) if x.startswith("external-13"))
-    assert "old in-scope 1/2 = 0.500 (fallback 1)" in line
+    # The greeting counts for the old in-scope figure, not for the FAQ topics.
+    assert "old in-scope 2/3 = 0.667 (fallback 1; FAQ topics 1/2)" in line
     assert "OOS false-accept 1/2 = 0.500 (to a new intent 0)" in line
     # At 0.1 the low-confidence login answer is accepted.
     stricter = next(x for x in figures(_run(), (0.1, 0.0)) if x.startswith("external-13"))
-    assert "old in-scope 2/2 = 1.000 (fallback 0)" in stricter
+    assert "old in-scope 3/3 = 1.000 (fallback 0; FAQ topics 2/2)" in stricter
 
 
 def test_no_message_text_is_printed() -> None:
