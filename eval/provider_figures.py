@@ -31,6 +31,10 @@ SMALL_TALK = ("greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "a
 # The sets written before issue 15 (relabelled) and the third round's all-intent sets: the old
 # intents' in-scope accuracy and the OOS false-accept, next to the model before issue 15.
 OLD_HEADLINE_SETS = (
+    "external-17",
+    "external-17-typos",
+    "external-18",
+    "external-18-typos",
     "external-15",
     "external-15-typos",
     "external-16",
