@@ -40,10 +40,12 @@ def test_every_held_out_file_is_in_the_manifest_once() -> None:
 
 def test_informal_sets_get_a_typo_copy_and_titles_say_what_is_seen() -> None:
     sets = {t.key: t for t in read_manifest().sets}
-    clean, typos = sets["external-13"], sets["external-13-typos"]
+    clean, typos = sets["external-17"], sets["external-17-typos"]
     assert (clean.path, clean.typos, typos.typos) == (typos.path, False, True)
-    assert clean.title == "held-out informal, thirteenth outside writer"
-    assert typos.title == "held-out informal, thirteenth outside writer, random typos"
+    name = "twenty-first outside writer (all intents, issue 15 third round)"
+    assert clean.title == f"held-out informal, {name}"
+    assert typos.title == f"held-out informal, {name}, random typos"
+    assert sets["external-13"].title == "dev: thirteenth outside writer (seen)"
     assert sets["heldout-typos"].title == "dev: team-written informal, random typos (seen)"
     assert sets["public-real-5"].title == "real public questions, fifth collection"
     assert "public-real-5-typos" not in sets
@@ -62,7 +64,7 @@ def test_the_table_is_regenerated_between_its_markers(tmp_path: Path) -> None:
 
 
 def test_a_manifest_naming_an_unknown_set_is_refused(tmp_path: Path) -> None:
-    broken = MANIFEST.read_text(encoding="utf-8").replace("main: external-13", "main: nope", 1)
+    broken = MANIFEST.read_text(encoding="utf-8").replace("main: external-17", "main: nope", 1)
     path = tmp_path / "sets.yml"
     path.write_text(broken, encoding="utf-8")
     with pytest.raises(ValueError, match="'nope' is not a set"):
