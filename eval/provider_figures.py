@@ -45,6 +45,10 @@ ALL_INTENT_SETS = (
     "external-14",
     "external-14-typos",
     "public-real-5",
+    "public-real-8",
+    "public-real-7",
+    "public-real-4",
+    "public-real-6",
 )
 
 Pairs = list[tuple[str, str]]
