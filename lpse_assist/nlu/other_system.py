@@ -38,13 +38,18 @@ NAMES_FILE = "other_systems.json"
 CONFIDENCE = "confidence"
 
 
+# Indonesian enclitics that users glue to a name: `SATUSEHATnya`, `erapornya`, `akunku`.
+ENCLITICS = r"(?:nya|ku|mu)?"
+
+
 def names_pattern(names: Iterable[str], whole_words: bool = True) -> re.Pattern[str] | None:
     """One case-insensitive pattern for `names` (None when there are none). Whole words: `oss`
-    must not match `boss`; with `whole_words=False` a name may go on (`lpsenya`, `spse4`)."""
+    must not match `boss`, but may carry an enclitic (`dapodiknya`); with `whole_words=False` a
+    name may go on (`lpsenya`, `spse4`)."""
     cleaned = sorted({n.strip().lower() for n in names if n.strip()}, key=len, reverse=True)
     if not cleaned:
         return None
-    tail = r"(?![^\W_])" if whole_words else ""
+    tail = ENCLITICS + r"(?![^\W_])" if whole_words else ""
     body = "|".join(re.escape(n).replace(r"\ ", r"[\s._-]*") for n in cleaned)
     return re.compile(rf"(?<![^\W_])(?:{body}){tail}", re.IGNORECASE)
 

@@ -41,6 +41,9 @@ def rule() -> OtherSystemRule:
         "status pendaftaran e-katalog kami gmn",
         "SPAN gak bisa dibuka",
         "ubah alamat perusahaan di akun bpjs",
+        # A name with an enclitic glued on is still the name.
+        "ini error dari BPJSnya atau dari sini",
+        "spannya lagi gangguan ya",
     ],
 )
 def test_another_systems_name_alone_is_another_system(text: str) -> None:
@@ -57,6 +60,8 @@ def test_another_systems_name_alone_is_another_system(text: str) -> None:
         "data di SIKaP beda dengan OSS",
         # Not a name: part of another word, or a name the config ignores.
         "boss saya mau daftar jadi penyedia",
+        "bossnya mau daftar jadi penyedia",
+        "spanduk tender sudah dipasang",
         "link reset password gak masuk ke gmail",
         "daftar akun inaproc gimana",
         "status tiket saya",
