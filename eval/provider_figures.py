@@ -32,6 +32,10 @@ SMALL_TALK = ("greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "a
 # Sets over all intents (the third round's, and those written before issue 15, relabelled):
 # the old intents' in-scope accuracy and the OOS false-accept, next to the model before issue 15.
 ALL_INTENT_SETS = (
+    "external-19",
+    "external-19-typos",
+    "external-20",
+    "external-20-typos",
     "external-17",
     "external-17-typos",
     "external-18",
@@ -45,6 +49,7 @@ ALL_INTENT_SETS = (
     "external-14",
     "external-14-typos",
     "public-real-5",
+    "public-real-9",
     "public-real-8",
     "public-real-7",
     "public-real-4",

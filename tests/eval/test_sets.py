@@ -47,7 +47,8 @@ def test_informal_sets_get_a_typo_copy_and_titles_say_what_is_seen() -> None:
     assert typos.title == f"held-out informal, {name}, random typos"
     assert sets["external-13"].title == "dev: thirteenth outside writer (seen)"
     assert sets["heldout-typos"].title == "dev: team-written informal, random typos (seen)"
-    assert sets["public-real-5"].title == "real public questions, fifth collection"
+    assert sets["public-real-9"].title == "real public questions, ninth collection"
+    assert sets["public-real-5"].title == "dev: real public questions, fifth collection (seen)"
     assert "public-real-5-typos" not in sets
     assert all(t.title.startswith("dev: ") == t.seen for t in sets.values())
 
@@ -64,7 +65,7 @@ def test_the_table_is_regenerated_between_its_markers(tmp_path: Path) -> None:
 
 
 def test_a_manifest_naming_an_unknown_set_is_refused(tmp_path: Path) -> None:
-    broken = MANIFEST.read_text(encoding="utf-8").replace("main: external-17", "main: nope", 1)
+    broken = MANIFEST.read_text(encoding="utf-8").replace("main: external-19", "main: nope", 1)
     path = tmp_path / "sets.yml"
     path.write_text(broken, encoding="utf-8")
     with pytest.raises(ValueError, match="'nope' is not a set"):
