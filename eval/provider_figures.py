@@ -49,6 +49,7 @@ ALL_INTENT_SETS = (
     "external-14",
     "external-14-typos",
     "public-real-5",
+    "public-real-10",
     "public-real-9",
     "public-real-8",
     "public-real-7",

@@ -110,7 +110,7 @@ def test_held_out_sets_load_and_typo_copies_really_differ() -> None:
     assert len(sets["public-real-3"]) >= 25 and len(sets["public-real-4"]) >= 30
     assert len(sets["public-real-5"]) >= 20 and len(sets["public-real-6"]) >= 9
     assert len(sets["public-real-7"]) >= 32 and len(sets["public-real-8"]) >= 32
-    assert len(sets["public-real-9"]) >= 40
+    assert len(sets["public-real-9"]) >= 40 and len(sets["public-real-10"]) >= 44
     clean, typos = sets["external-3"], sets["external-3-typos"]
     assert [i for _, i in clean] == [i for _, i in typos]
     # Messages of only one- and two-letter words (`ok`, `ya`) keep no typo: the others do.
