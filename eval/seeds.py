@@ -8,18 +8,24 @@ trainings per seed), and prints, per figure, the range over seeds and whether ou
 better in every pairing of an our seed with a default seed.
 
 Rasa's default takes 6-8 minutes per training on a 2-core machine; `--jobs 2` trains two at a
-time.
+time. `--pipelines ours --all-sets --json-dir DIR` keeps each model's predictions on every
+held-out set (dev sets too) in DIR/<pipeline>-seed<N>.json, which `python -m
+eval.provider_figures` reads like a `make eval` run: issue 15's comparison with the model
+before the issue (the same command in a worktree of that commit) is made that way.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import sys
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from eval.metrics import Prediction, Scores, score
 from eval.pipelines import fallback_thresholds, pipelines, with_seed
@@ -30,14 +36,37 @@ from eval.training import FULL, evaluate_unit, quiet_logs
 PIPELINES = ("rasa-default", "ours")
 
 
-def headline_tests(seed: int) -> dict[str, Sequence[Example]]:
-    """The held-out sets that count as headline sets (not seen), typo copies included."""
+def headline_tests(seed: int, all_sets: bool = False) -> dict[str, Sequence[Example]]:
+    """The held-out sets that count as headline sets (not seen), typo copies included.
+
+    With `all_sets`, every held-out set of the manifest (dev sets too).
+    """
+    tests = load_test_sets(seed)
+    if all_sets:
+        return dict(tests)
     unseen = {t.key for t in read_manifest().sets if not t.seen}
-    return {k: v for k, v in load_test_sets(seed).items() if k in unseen}
+    return {k: v for k, v in tests.items() if k in unseen}
+
+
+def run_json(
+    name: str, threshold: float, ambiguity: float, predictions: dict[str, list[Prediction]]
+) -> dict[str, Any]:
+    """One seed's predictions in the shape of a `make eval` run's JSON (what
+    eval.provider_figures reads): one pipeline, its thresholds, predictions per set."""
+    return {
+        "results": [
+            {
+                "name": name,
+                "threshold": threshold,
+                "ambiguity": ambiguity,
+                "predictions": {k: [asdict(p) for p in v] for k, v in predictions.items()},
+            }
+        ]
+    }
 
 
 def train_and_parse(
-    name: str, seed: int, typo_seed: int
+    name: str, seed: int, typo_seed: int, all_sets: bool = False
 ) -> tuple[str, int, dict[str, list[Prediction]]]:
     """Train pipeline `name` with DIET seed `seed` on all data; predictions per headline set."""
     quiet_logs()  # also sets TensorFlow's log level and turns telemetry off
@@ -49,7 +78,7 @@ def train_and_parse(
             name,
             with_seed(pipeline, seed),
             examples,
-            headline_tests(typo_seed),
+            headline_tests(typo_seed, all_sets),
             folds=0,
             seed=typo_seed,
             unit=FULL,
@@ -104,16 +133,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--typo-seed", type=int, default=42, help="as eval/run.py's --seed")
     parser.add_argument("--jobs", type=int, default=1, help="trainings at a time")
+    parser.add_argument(
+        "--pipelines", nargs="+", choices=PIPELINES, default=list(PIPELINES), help="to train"
+    )
+    parser.add_argument(
+        "--all-sets", action="store_true", help="score the dev sets too, not only the unseen ones"
+    )
+    parser.add_argument(
+        "--json-dir", type=Path, help="keep each model's predictions: DIR/<pipeline>-seed<N>.json"
+    )
     args = parser.parse_args(argv)
 
-    units = [(name, seed) for name in PIPELINES for seed in args.seeds]
+    units = [(name, seed) for name in args.pipelines for seed in args.seeds]
     thresholds = {name: fallback_thresholds(p) for name, _, p in pipelines(False)}
     scores: dict[tuple[str, int], dict[str, Scores]] = {}
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = [pool.submit(train_and_parse, n, s, args.typo_seed) for n, s in units]
+        futures = [
+            pool.submit(train_and_parse, n, s, args.typo_seed, args.all_sets) for n, s in units
+        ]
         for future in futures:
             name, seed, predictions = future.result()
             threshold, ambiguity = thresholds[name]
+            if args.json_dir:
+                args.json_dir.mkdir(parents=True, exist_ok=True)
+                path = args.json_dir / f"{name}-seed{seed}.json"
+                path.write_text(json.dumps(run_json(name, threshold, ambiguity, predictions)))
             scores[(name, seed)] = {
                 k: score(v, threshold, ambiguity) for k, v in predictions.items()
             }
@@ -123,6 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             print(f"{name} seed {seed} (acc/macro-F1/OOS-FA): {figures}", flush=True)
 
+    if len(args.pipelines) < 2:
+        return 0  # nothing to compare with: the per-seed lines (and --json-dir) are the output
     print("\n| set | figure | ours (range over seeds) | Rasa default (range) | verdict |")
     print("|---|---|---|---|---|")
     for row in compare(scores):

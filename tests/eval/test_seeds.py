@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from eval.metrics import Prediction, Scores, score
 from eval.pipelines import pipelines, with_seed
-from eval.seeds import compare, headline_tests
+from eval.provider_figures import figures
+from eval.seeds import compare, headline_tests, run_json
 from eval.sets import read_manifest
 
 
@@ -22,6 +25,32 @@ def test_only_the_unseen_sets_are_checked() -> None:
     keys = set(headline_tests(42))
     assert keys == {t.key for t in read_manifest().sets if not t.seen}
     assert any(k.endswith("-typos") for k in keys)
+
+
+def test_all_sets_adds_the_dev_sets() -> None:
+    manifest = read_manifest()
+    keys = set(headline_tests(42, all_sets=True))
+    seen = {t.key for t in manifest.sets if t.seen}
+    assert seen and seen <= keys
+    assert {t.key for t in manifest.sets if not t.seen} <= keys
+
+
+def test_a_seeds_json_reads_like_an_eval_run() -> None:
+    """provider_figures counts a seed's saved predictions with the thresholds saved with them."""
+    predictions = {
+        "external-19": [
+            Prediction("a", "forgot_password", "forgot_password", 0.9, 0.0),
+            Prediction("b", "login_problem", "login_problem", 0.35, 0.0),  # under 0.4: fallback
+            Prediction("c", "out_of_scope", "register_account", 0.8, 0.1),
+            Prediction("d", "out_of_scope", "out_of_scope", 0.8, 0.1),
+        ]
+    }
+    run = json.loads(json.dumps(run_json("ours", 0.4, 0.05, predictions)))
+    lines = figures(run)
+    assert lines[0] == "thresholds 0.4 / 0.05"
+    assert "external-19: old in-scope 1/2" in lines[1]
+    assert "FAQ topics 1/2" in lines[1]
+    assert "OOS false-accept 1/2 = 0.500 (to a new intent 1)" in lines[1]
 
 
 def scores(right: int, oos_right: int) -> dict[str, Scores]:
