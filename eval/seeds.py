@@ -23,13 +23,13 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from eval.metrics import Prediction, Scores, score
 from eval.pipelines import fallback_thresholds, pipelines, with_seed
 from eval.report import HEADLINE_METRICS, winner
+from eval.results import PipelineResult, result_to_dict
 from eval.sets import ROOT, Example, load_examples, load_test_sets, read_manifest
 from eval.training import FULL, evaluate_unit, quiet_logs
 
@@ -53,16 +53,9 @@ def run_json(
 ) -> dict[str, Any]:
     """One seed's predictions in the shape of a `make eval` run's JSON (what
     eval.provider_figures reads): one pipeline, its thresholds, predictions per set."""
-    return {
-        "results": [
-            {
-                "name": name,
-                "threshold": threshold,
-                "ambiguity": ambiguity,
-                "predictions": {k: [asdict(p) for p in v] for k, v in predictions.items()},
-            }
-        ]
-    }
+    description = dict((n, d) for n, d, _ in pipelines(False))[name]
+    result = PipelineResult(name, description, threshold, ambiguity, predictions=predictions)
+    return {"results": [result_to_dict(result)]}
 
 
 def train_and_parse(

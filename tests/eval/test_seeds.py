@@ -7,6 +7,7 @@ import json
 from eval.metrics import Prediction, Scores, score
 from eval.pipelines import pipelines, with_seed
 from eval.provider_figures import figures
+from eval.results import result_from_dict
 from eval.seeds import compare, headline_tests, run_json
 from eval.sets import read_manifest
 
@@ -46,6 +47,7 @@ def test_a_seeds_json_reads_like_an_eval_run() -> None:
         ]
     }
     run = json.loads(json.dumps(run_json("ours", 0.4, 0.05, predictions)))
+    assert result_from_dict(run["results"][0]).predictions == predictions  # make eval's format
     lines = figures(run)
     assert lines[0] == "thresholds 0.4 / 0.05"
     assert "external-19: old in-scope 1/2" in lines[1]
